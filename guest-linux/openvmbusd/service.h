@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * service.h - how openvmbusd serves one integration service: a device file
+ * /dev/openvmbus/<name> (one packet per read/write), a handler for each
+ * message from the host, and a shared reopen policy when the channel is
+ * reset, rescinded or not there yet.
+ */
+#ifndef OPENVMBUSD_SERVICE_H
+#define OPENVMBUSD_SERVICE_H
+
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "vmbus/ic.h"
+
+#define SERVICE_MSG_MAX 4096
+
+struct service;
+
+struct service_ops {
+	const char *name;		/* /dev/openvmbus/<name> */
+	uint32_t version_min, version_max;
+	/* One message from the host (IC frame checked); answer with service_reply(). */
+	void (*handle)(struct service *s, const struct vmbus_ic_hdr *h, const uint8_t *payload);
+};
+
+struct service {
+	const struct service_ops *ops;
+	sd_event *event;
+	sd_event_source *io, *retry;
+	int fd;
+	uint32_t version;		/* negotiated, 0 before */
+	uint64_t messages;
+	const char *dev_dir;
+	bool missing_logged;
+};
+
+int service_start(struct service *s, const struct service_ops *ops, sd_event *event,
+		  const char *dev_dir);
+void service_stop(struct service *s);
+/* Send the answer to request h with status and payload. */
+int service_reply(struct service *s, const struct vmbus_ic_hdr *h, int32_t status,
+		  const void *payload, uint32_t len);
+
+extern const struct service_ops heartbeat_service_ops;
+
+#endif

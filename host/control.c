@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * control.c - the worker's control socket (run-dir/control.sock, owner
+ * only). One request per connection: a line "command [args]"; one reply:
+ * a JSON object with "ok" and either the result or "error".
+ * Protocol: docs/control-socket.md.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "host/devices.h"
+#include "host/log.h"
+#include "host/worker.h"
+#include "vmbus/classes.h"
+
+#define CONTROL_MAX_REQUEST 1024
+#define CONTROL_MAX_ARGS 8
+
+struct control_command {
+	const char *name;
+	int (*fn)(struct worker *w, int argc, char **argv, struct json_writer *out);
+	const char *help;
+};
+
+static const struct control_command control_commands[];
+
+static void control_guid(struct json_writer *out, const char *key, const struct vmbus_guid *g)
+{
+	char text[VMBUS_GUID_STRLEN + 1];
+
+	vmbus_guid_format(g, text);
+	json_string(out, key, text);
+}
+
+static void control_channel(struct json_writer *out, const struct channel *ch)
+{
+	json_object_begin(out, NULL);
+	json_uint(out, "id", ch->id);
+	json_string(out, "class", ch->dev ? ch->dev->ops->name : "removed");
+	if (ch->dev) {
+		control_guid(out, "class_id", &ch->dev->ops->class_id);
+		control_guid(out, "instance_id", &ch->dev->instance_id);
+	}
+	json_uint(out, "subchannel", ch->subchannel_index);
+	json_string(out, "state", channel_state_name(ch->state));
+	if (ch->state == CHANNEL_OPEN) {
+		json_uint(out, "target_cpu", ch->target_cpu);
+		json_uint(out, "vector", ch->vector);
+		json_uint(out, "ring_bytes_to_host", ch->rx.size);
+		json_uint(out, "ring_bytes_to_guest", ch->tx.size);
+	}
+	json_uint(out, "guest_signals", ch->events);
+	json_uint(out, "host_signals", ch->signals);
+	json_object_end(out);
+}
+
+static int control_status(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	struct bus *b = &w->bus;
+	struct device *dev;
+
+	(void)argc, (void)argv;
+	json_string(out, "name", w->cfg.name);
+	json_string(out, "state", w->run_state);
+	json_int(out, "worker_pid", getpid());
+	json_int(out, "qemu_pid", w->qemu_pid);
+	json_string(out, "accel", w->accel);
+	json_double(out, "uptime", devices_now() - w->started);
+	json_uint(out, "memory_mib", w->cfg.memory >> 20);
+	json_uint(out, "cpus", w->cfg.cpus);
+	json_object_begin(out, "bus");
+	json_bool(out, "connected", b->guest_state == BUS_GUEST_CONNECTED);
+	if (b->guest_state == BUS_GUEST_CONNECTED) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%u.%u", VMBUS_VERSION_MAJOR(b->version),
+			 VMBUS_VERSION_MINOR(b->version));
+		json_string(out, "protocol", v);
+	}
+	json_uint(out, "connects", b->connects);
+	json_uint(out, "protocol_errors", b->protocol_errors);
+	json_uint(out, "channel_resets", b->resets);
+	json_object_end(out);
+	json_array_begin(out, "services");
+	for (dev = b->devices; dev; dev = dev->next) {
+		json_object_begin(out, NULL);
+		json_string(out, "name", dev->ops->name);
+		json_string(out, "channel", dev->primary ? channel_state_name(dev->primary->state)
+							 : "resetting");
+		if (dev->primary)
+			json_uint(out, "channel_id", dev->primary->id);
+		if (dev->ops->status)
+			dev->ops->status(dev, out);
+		json_object_end(out);
+	}
+	json_array_end(out);
+	return 0;
+}
+
+static int control_channels(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	uint32_t id;
+
+	(void)argc, (void)argv;
+	json_array_begin(out, "channels");
+	for (id = 1; id < VMBUS_MAX_CHANNELS; id++)
+		if (w->bus.channels[id])
+			control_channel(out, w->bus.channels[id]);
+	json_array_end(out);
+	return 0;
+}
+
+static int control_stop(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	bool force = false;
+	double timeout = 60;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0)
+			force = true;
+		else if (strncmp(argv[i], "--timeout=", 10) == 0)
+			timeout = strtod(argv[i] + 10, NULL);
+		else
+			return -EINVAL;
+	}
+	if (timeout <= 0)
+		return -EINVAL;
+	worker_stop(w, force, timeout);
+	json_bool(out, "force", force);
+	return 0;
+}
+
+static int control_offer(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	const struct device_ops *ops;
+	struct device *dev;
+	int r;
+
+	if (argc != 2)
+		return -EINVAL;
+	ops = devices_find(argv[1]);
+	if (!ops)
+		return -ENOENT;
+	if (bus_find_device(&w->bus, argv[1]))
+		return -EEXIST;
+	r = bus_add_device(&w->bus, ops, &dev);
+	if (r < 0)
+		return r;
+	log_info("%s: offered (channel %u)", ops->name, dev->primary->id);
+	json_uint(out, "channel_id", dev->primary->id);
+	return 0;
+}
+
+static int control_rescind(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	struct device *dev;
+
+	(void)out;
+	if (argc != 2)
+		return -EINVAL;
+	dev = bus_find_device(&w->bus, argv[1]);
+	if (!dev)
+		return -ENOENT;
+	bus_remove_device(&w->bus, dev);
+	log_info("%s: rescinded", argv[1]);
+	return 0;
+}
+
+static int control_help(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	unsigned int i;
+
+	(void)w, (void)argc, (void)argv;
+	json_array_begin(out, "commands");
+	for (i = 0; control_commands[i].name; i++) {
+		json_object_begin(out, NULL);
+		json_string(out, "name", control_commands[i].name);
+		json_string(out, "help", control_commands[i].help);
+		json_object_end(out);
+	}
+	json_array_end(out);
+	return 0;
+}
+
+static const struct control_command control_commands[] = {
+	{ "status", control_status, "VM, bus and service state" },
+	{ "channels", control_channels, "every channel: class, state, target CPU, counters" },
+	{ "stop", control_stop, "stop [--force] [--timeout=S]: power down, kill after S seconds" },
+	{ "offer", control_offer, "offer NAME: hot-add a device of class NAME" },
+	{ "rescind", control_rescind, "rescind NAME: hot-remove the device of class NAME" },
+	{ "help", control_help, "this list" },
+	{ NULL, NULL, NULL },
+};
+
+int control_listen(struct worker *w)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (worker_run_path(w, "control.sock", addr.sun_path, sizeof(addr.sun_path)) < 0)
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(addr.sun_path);
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    chmod(addr.sun_path, 0600) < 0 || listen(fd, 16) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	w->control_fd = fd;
+	return 0;
+}
+
+static void control_reply(int fd, struct json_writer *out)
+{
+	const char *text = json_writer_text(out);
+	size_t len, off = 0;
+
+	if (!text)
+		text = "{\"ok\":false,\"error\":\"out of memory\"}";
+	len = strlen(text);
+	while (off < len) {
+		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return;
+		off += (size_t)n;
+	}
+	if (send(fd, "\n", 1, MSG_NOSIGNAL) < 0)
+		log_debug("control: client went away before the reply");
+}
+
+void control_handle_connection(struct worker *w)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	char req[CONTROL_MAX_REQUEST + 1], *argv[CONTROL_MAX_ARGS], *save = NULL, *tok;
+	struct json_writer out;
+	size_t len = 0;
+	int fd, argc = 0, r = -EINVAL;
+	unsigned int i;
+
+	fd = accept4(w->control_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (len < CONTROL_MAX_REQUEST && !memchr(req, '\n', len)) {
+		ssize_t n = recv(fd, req + len, CONTROL_MAX_REQUEST - len, 0);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	req[len] = '\0';
+	req[strcspn(req, "\r\n")] = '\0';
+	for (tok = strtok_r(req, " \t", &save); tok && argc < CONTROL_MAX_ARGS;
+	     tok = strtok_r(NULL, " \t", &save))
+		argv[argc++] = tok;
+
+	json_writer_init(&out);
+	json_object_begin(&out, NULL);
+	for (i = 0; argc && control_commands[i].name; i++) {
+		if (strcmp(control_commands[i].name, argv[0]) == 0) {
+			json_bool(&out, "ok", true);
+			r = control_commands[i].fn(w, argc, argv, &out);
+			break;
+		}
+	}
+	if (r < 0) {
+		char msg[160];
+
+		json_writer_free(&out);
+		json_writer_init(&out);
+		json_object_begin(&out, NULL);
+		json_bool(&out, "ok", false);
+		if (!argc || !control_commands[i].name)
+			snprintf(msg, sizeof(msg), "unknown command '%s' (try 'help')",
+				 argc ? argv[0] : "");
+		else
+			snprintf(msg, sizeof(msg), "%s: %s", argv[0], strerror(-r));
+		json_string(&out, "error", msg);
+	}
+	json_object_end(&out);
+	control_reply(fd, &out);
+	json_writer_free(&out);
+	close(fd);
+}

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * devices.c - the table of device backends (see devices.h).
+ */
+#include <string.h>
+#include <time.h>
+
+#include "host/devices.h"
+
+const struct device_ops *const devices_all[] = {
+	&heartbeat_device_ops,
+	&echo_device_ops,
+	NULL,
+};
+
+const struct device_ops *devices_find(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; devices_all[i]; i++)
+		if (strcmp(devices_all[i]->name, name) == 0)
+			return devices_all[i];
+	return NULL;
+}
+
+double devices_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * echo.c - the echo device: every in-band packet the guest sends comes back
+ * unchanged (type, transaction id, payload). Used by the tests and by the
+ * channel latency/throughput benchmark.
+ */
+#include <stdlib.h>
+
+#include "host/devices.h"
+#include "host/log.h"
+#include "vmbus/classes.h"
+
+#define ECHO_MAX_PACKET (64u * 1024u)
+
+struct echo_state {
+	uint8_t *buf;
+	bool held;			/* buf holds a packet the ring had no room for */
+	struct vmbus_packet_desc desc;
+	uint32_t len;
+	uint64_t packets, bytes;
+};
+
+static int echo_open(struct device *dev, struct channel *ch)
+{
+	struct echo_state *s = dev->priv;
+
+	(void)ch;
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		s->buf = malloc(ECHO_MAX_PACKET);
+		if (!s->buf) {
+			free(s);
+			return -ENOMEM;
+		}
+		dev->priv = s;
+	}
+	s->held = false;
+	return 0;
+}
+
+static void echo_event(struct device *dev, struct channel *ch)
+{
+	struct echo_state *s = dev->priv;
+	int r;
+
+	for (;;) {
+		if (!s->held) {
+			r = channel_recv(ch, &s->desc, s->buf, ECHO_MAX_PACKET, &s->len);
+			if (r == -EAGAIN) {
+				if (channel_recv_done(ch) > 0)
+					continue;
+				return;
+			}
+			if (r == -ENOBUFS) {
+				channel_reset(ch, "echo packet larger than 64 KiB");
+				return;
+			}
+			if (r < 0)
+				return;
+			if (s->desc.type != VMBUS_PACKET_INBAND)
+				continue;
+			s->held = true;
+		}
+		r = channel_send(ch, VMBUS_PACKET_INBAND, 0, s->desc.trans_id, s->buf, s->len);
+		if (r == -EAGAIN) {
+			/* The guest signals when it has read enough (pending send size). */
+			channel_recv_done(ch);
+			return;
+		}
+		s->held = false;
+		if (r < 0)
+			return;
+		s->packets++;
+		s->bytes += s->len;
+	}
+}
+
+static void echo_status(struct device *dev, struct json_writer *w)
+{
+	struct echo_state *s = dev->priv;
+
+	json_uint(w, "packets", s ? s->packets : 0);
+	json_uint(w, "bytes", s ? s->bytes : 0);
+}
+
+static void echo_destroy(struct device *dev)
+{
+	struct echo_state *s = dev->priv;
+
+	if (s)
+		free(s->buf);
+	free(s);
+}
+
+const struct device_ops echo_device_ops = {
+	.name = "echo",
+	.class_id = VMBUS_CLASS_ECHO,
+	.max_subchannels = 4,
+	.open = echo_open,
+	.event = echo_event,
+	.status = echo_status,
+	.destroy = echo_destroy,
+};

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * worker.c - vmbus-worker: one process per VM. Creates guest RAM and the
+ * bus memory, serves the ivshmem socket, starts QEMU as its child, and runs
+ * the channel manager, QMP client and control socket on one epoll loop.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "host/accel.h"
+#include "host/devices.h"
+#include "host/log.h"
+#include "host/worker.h"
+
+#define WORKER_TICK_MS		100
+#define WORKER_KILL_GRACE_S	5.0
+
+/* epoll tags */
+enum {
+	TAG_IVSHMEM_LISTEN = 1, TAG_IVSHMEM_CLIENT, TAG_CONTROL_DOORBELL, TAG_CHANNEL_DOORBELL,
+	TAG_TIMER, TAG_SIGNAL, TAG_QMP, TAG_CONTROL,
+};
+
+int worker_run_path(const struct worker *w, const char *name, char *buf, size_t n)
+{
+	if ((size_t)snprintf(buf, n, "%s/%s", w->run_dir, name) >= n)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int worker_epoll_add(struct worker *w, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int worker_write_pidfile(const struct worker *w, const char *name, pid_t pid)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	if (worker_run_path(w, name, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%d\n", (int)pid);
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+/* ---------------------------------------------------------------- QEMU */
+
+static int worker_spawn_qemu(struct worker *w)
+{
+	char ram[128], memsize[32], smp[16], chardev[PATH_MAX + 64], qmp[PATH_MAX + 64];
+	char console[2 * PATH_MAX + 96], ivshmem[64], drive[PATH_MAX + 64], logpath[PATH_MAX];
+	char sock[PATH_MAX], qmpsock[PATH_MAX], consock[PATH_MAX], conlog[PATH_MAX];
+	const char *argv[64];
+	int argc = 0, logfd;
+	pid_t pid;
+
+	if (worker_run_path(w, "vmbus.sock", sock, sizeof(sock)) < 0 ||
+	    worker_run_path(w, "qmp.sock", qmpsock, sizeof(qmpsock)) < 0 ||
+	    worker_run_path(w, "console.sock", consock, sizeof(consock)) < 0 ||
+	    worker_run_path(w, "console.log", conlog, sizeof(conlog)) < 0 ||
+	    worker_run_path(w, "qemu.log", logpath, sizeof(logpath)) < 0)
+		return -ENAMETOOLONG;
+	snprintf(ram, sizeof(ram), "memory-backend-file,id=ram,size=%lluM,mem-path=/proc/self/fd/%d,share=on",
+		 (unsigned long long)(w->cfg.memory >> 20), w->mem.fd);
+	snprintf(memsize, sizeof(memsize), "%lluM", (unsigned long long)(w->cfg.memory >> 20));
+	snprintf(smp, sizeof(smp), "%u", w->cfg.cpus);
+	snprintf(chardev, sizeof(chardev), "socket,id=vmbus,path=%s", sock);
+	snprintf(ivshmem, sizeof(ivshmem), "ivshmem-doorbell,chardev=vmbus,vectors=%u", w->nvectors);
+	snprintf(qmp, sizeof(qmp), "unix:%s,server=on,wait=off", qmpsock);
+	snprintf(console, sizeof(console), "socket,id=console,path=%s,server=on,wait=off,logfile=%s",
+		 consock, conlog);
+
+	argv[argc++] = w->qemu_bin;
+	argv[argc++] = "-name";
+	argv[argc++] = w->cfg.name;
+	argv[argc++] = "-machine";
+	argv[argc++] = "q35,memory-backend=ram";
+	argv[argc++] = "-accel";
+	argv[argc++] = w->accel;
+	argv[argc++] = "-cpu";
+	argv[argc++] = strcmp(w->accel, "kvm") == 0 ? "host" : "max";
+	argv[argc++] = "-m";
+	argv[argc++] = memsize;
+	argv[argc++] = "-smp";
+	argv[argc++] = smp;
+	argv[argc++] = "-object";
+	argv[argc++] = ram;
+	argv[argc++] = "-chardev";
+	argv[argc++] = chardev;
+	argv[argc++] = "-device";
+	argv[argc++] = ivshmem;
+	argv[argc++] = "-qmp";
+	argv[argc++] = qmp;
+	argv[argc++] = "-chardev";
+	argv[argc++] = console;
+	argv[argc++] = "-serial";
+	argv[argc++] = "chardev:console";
+	argv[argc++] = "-nodefaults";
+	argv[argc++] = "-no-user-config";
+	argv[argc++] = "-display";
+	argv[argc++] = "none";
+	if (w->cfg.kernel) {
+		argv[argc++] = "-kernel";
+		argv[argc++] = w->cfg.kernel;
+		if (w->cfg.initrd) {
+			argv[argc++] = "-initrd";
+			argv[argc++] = w->cfg.initrd;
+		}
+		argv[argc++] = "-append";
+		argv[argc++] = w->cfg.append ? w->cfg.append : "console=ttyS0";
+	}
+	if (w->cfg.disk) {
+		snprintf(drive, sizeof(drive), "file=%s,if=virtio,format=raw",
+			 w->cfg.disk);
+		argv[argc++] = "-drive";
+		argv[argc++] = drive;
+	}
+	argv[argc] = NULL;
+
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (logfd < 0)
+		return log_error_errno(-errno, "cannot create %s: %m", logpath);
+	pid = fork();
+	if (pid < 0) {
+		close(logfd);
+		return -errno;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		int null = open("/dev/null", O_RDONLY);
+
+		/* QEMU outlives a killed worker: own session, default signals, RAM fd kept. */
+		setsid();
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		dup2(null, 0);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		fcntl(w->mem.fd, F_SETFD, 0);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(logfd);
+	w->qemu_pid = pid;
+	worker_write_pidfile(w, "qemu.pid", pid);
+	log_info("started %s (pid %d, %s: %s, %u MiB, %u CPUs)", w->qemu_bin, (int)pid, w->accel,
+		 w->accel_why, (unsigned int)(w->cfg.memory >> 20), w->cfg.cpus);
+	return 0;
+}
+
+static void worker_qmp_event(void *ctx, const char *event, const struct json_value *data)
+{
+	struct worker *w = ctx;
+
+	if (strcmp(event, "RESET") == 0) {
+		bus_guest_reset(&w->bus, "the guest reset (reboot)");
+	} else if (strcmp(event, "SHUTDOWN") == 0) {
+		const char *reason = json_get_string(data, "reason");
+
+		log_info("QEMU: guest shut down (%s)", reason ? reason : "unknown reason");
+		snprintf(w->run_state, sizeof(w->run_state), "shutdown");
+	} else if (strcmp(event, "STOP") == 0) {
+		snprintf(w->run_state, sizeof(w->run_state), "paused");
+	} else if (strcmp(event, "RESUME") == 0) {
+		snprintf(w->run_state, sizeof(w->run_state), "running");
+	}
+}
+
+static void worker_qmp_tick(struct worker *w)
+{
+	char path[PATH_MAX];
+
+	if (w->qmp.fd >= 0 || w->qemu_pid <= 0)
+		return;
+	if (worker_run_path(w, "qmp.sock", path, sizeof(path)) < 0)
+		return;
+	if (qmp_connect(&w->qmp, path) == 0) {
+		if (worker_epoll_add(w, w->qmp.fd, TAG_QMP) < 0)
+			qmp_close(&w->qmp);
+	}
+}
+
+void worker_stop(struct worker *w, bool force, double timeout_s)
+{
+	if (w->qemu_pid <= 0)
+		return;
+	if (force) {
+		log_info("stopping the VM by force");
+		w->exit_reason = "killed on request";
+		w->kill_sent = true;
+		kill(w->qemu_pid, SIGKILL);
+		return;
+	}
+	log_info("asking the guest to power down (ACPI), %.0f s before it is killed", timeout_s);
+	if (qmp_command(&w->qmp, "system_powerdown", NULL, NULL, NULL) < 0)
+		log_warning("QMP is not connected; the VM will be killed after the timeout");
+	w->stop_deadline = devices_now() + timeout_s;
+}
+
+static void worker_tick(struct worker *w)
+{
+	uint64_t expirations;
+
+	if (read(w->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_warning("timer read failed: %m");
+	worker_qmp_tick(w);
+	if (w->stop_deadline && devices_now() > w->stop_deadline && !w->kill_sent) {
+		log_warning("the guest did not power off in time; killing QEMU");
+		w->exit_reason = "killed after the stop timeout";
+		w->kill_sent = true;
+		kill(w->qemu_pid, SIGKILL);
+	}
+	if (++w->ticks % (1000 / WORKER_TICK_MS) == 0)
+		bus_tick(&w->bus);
+}
+
+static void worker_qemu_exited(struct worker *w, int status)
+{
+	w->qemu_pid = -1;
+	w->quit = true;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		w->exit_code = WORKER_EXIT_POWEROFF;
+		log_info("QEMU exited: the guest powered off");
+	} else if (WIFSIGNALED(status) && w->kill_sent) {
+		w->exit_code = WORKER_EXIT_KILLED;
+		log_info("QEMU was killed (%s)", w->exit_reason ? w->exit_reason : "on request");
+	} else if (WIFSIGNALED(status)) {
+		w->exit_code = WORKER_EXIT_CRASHED;
+		log_error("QEMU died of signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	} else {
+		w->exit_code = WORKER_EXIT_CRASHED;
+		log_error("QEMU failed with exit status %d (see qemu.log)", WEXITSTATUS(status));
+	}
+}
+
+static void worker_signal(struct worker *w)
+{
+	struct signalfd_siginfo si;
+	int status;
+	pid_t pid;
+
+	if (read(w->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	switch (si.ssi_signo) {
+	case SIGCHLD:
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (pid == w->qemu_pid)
+				worker_qemu_exited(w, status);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		if (w->stop_deadline) {
+			worker_stop(w, true, 0);
+		} else {
+			worker_stop(w, false, 60);
+		}
+		break;
+	}
+}
+
+static void worker_loop(struct worker *w)
+{
+	struct epoll_event ev[16];
+	int n, i;
+
+	while (!w->quit) {
+		n = epoll_wait(w->epfd, ev, 16, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("epoll_wait failed: %m");
+			w->exit_code = WORKER_EXIT_ERROR;
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			switch (ev[i].data.u32) {
+			case TAG_IVSHMEM_LISTEN:
+				if (ivshmem_server_accept(&w->ivs) == 0) {
+					worker_epoll_add(w, w->ivs.client_fd, TAG_IVSHMEM_CLIENT);
+					log_info("QEMU connected to the bus socket");
+				}
+				break;
+			case TAG_IVSHMEM_CLIENT: {
+				char junk[64];
+
+				/* QEMU never sends; EOF means it is gone. */
+				if (recv(w->ivs.client_fd, junk, sizeof(junk), MSG_DONTWAIT) == 0) {
+					epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->ivs.client_fd, NULL);
+				}
+				break;
+			}
+			case TAG_CONTROL_DOORBELL:
+				ivshmem_drain(w->ivs.host_efd[VMBUS_VECTOR_CONTROL]);
+				bus_handle_control_doorbell(&w->bus);
+				break;
+			case TAG_CHANNEL_DOORBELL:
+				ivshmem_drain(w->ivs.host_efd[VMBUS_VECTOR_TO_HOST_EVENTS]);
+				bus_handle_channel_doorbell(&w->bus);
+				break;
+			case TAG_TIMER:
+				worker_tick(w);
+				break;
+			case TAG_SIGNAL:
+				worker_signal(w);
+				break;
+			case TAG_QMP:
+				if (qmp_handle_input(&w->qmp) < 0) {
+					epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->qmp.fd, NULL);
+					qmp_close(&w->qmp);
+				}
+				break;
+			case TAG_CONTROL:
+				control_handle_connection(w);
+				break;
+			}
+		}
+	}
+}
+
+/* --------------------------------------------------------------- setup */
+
+static int worker_create_bar(struct worker *w)
+{
+	w->bar_size = VMBUS_DEFAULT_BAR_SIZE;
+	w->bar_fd = memfd_create("openvmbus-bar2", MFD_CLOEXEC);
+	if (w->bar_fd < 0)
+		return -errno;
+	if (ftruncate(w->bar_fd, w->bar_size) < 0)
+		return -errno;
+	w->bar = mmap(NULL, w->bar_size, PROT_READ | PROT_WRITE, MAP_SHARED, w->bar_fd, 0);
+	if (w->bar == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
+static int worker_add_services(struct worker *w)
+{
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < w->cfg.nservices; i++) {
+		const struct device_ops *ops = devices_find(w->cfg.services[i]);
+
+		if (!ops) {
+			log_error("unknown integration service '%s' in the VM definition",
+				  w->cfg.services[i]);
+			return -EINVAL;
+		}
+		r = bus_add_device(&w->bus, ops, NULL);
+		if (r < 0)
+			return log_error_errno(r, "cannot add %s: %m", ops->name);
+	}
+	return 0;
+}
+
+static int worker_setup(struct worker *w, const char *accel_cache)
+{
+	char path[PATH_MAX];
+	struct itimerspec its = { { 0, WORKER_TICK_MS * 1000000L }, { 0, WORKER_TICK_MS * 1000000L } };
+	sigset_t mask;
+	int r;
+
+	if (mkdir(w->run_dir, 0700) < 0 && errno != EEXIST)
+		return log_error_errno(-errno, "cannot create %s: %m", w->run_dir);
+	if (chmod(w->run_dir, 0700) < 0)
+		return log_error_errno(-errno, "cannot restrict %s: %m", w->run_dir);
+	worker_write_pidfile(w, "worker.pid", getpid());
+
+	w->accel = accel_resolve(w->cfg.accel, w->qemu_bin, w->cfg.kernel, accel_cache, w->accel_why);
+
+	r = guestmem_create(&w->mem, w->cfg.memory);
+	if (r < 0)
+		return log_error_errno(r, "cannot create %llu MiB of guest RAM: %m",
+				       (unsigned long long)(w->cfg.memory >> 20));
+	r = worker_create_bar(w);
+	if (r < 0)
+		return log_error_errno(r, "cannot create the bus memory: %m");
+	w->nvectors = w->cfg.cpus + 1 > VMBUS_MAX_VECTORS ? VMBUS_MAX_VECTORS : w->cfg.cpus + 1;
+	if (w->nvectors < 2)
+		w->nvectors = 2;
+	r = bus_init(&w->bus, &w->mem, &w->ivs, w->bar, w->bar_size, w->nvectors);
+	if (r < 0)
+		return log_error_errno(r, "cannot lay out the bus memory: %m");
+	r = worker_add_services(w);
+	if (r < 0)
+		return r;
+
+	if (worker_run_path(w, "vmbus.sock", path, sizeof(path)) < 0)
+		return log_error_errno(-ENAMETOOLONG, "run directory path too long: %s", w->run_dir);
+	r = ivshmem_server_listen(&w->ivs, path, w->bar_fd, w->nvectors);
+	if (r < 0)
+		return log_error_errno(r, "cannot listen on %s: %m", path);
+	r = control_listen(w);
+	if (r < 0)
+		return log_error_errno(r, "cannot create the control socket: %m");
+
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	w->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (w->epfd < 0 || w->timer_fd < 0 || w->signal_fd < 0 ||
+	    timerfd_settime(w->timer_fd, 0, &its, NULL) < 0)
+		return log_error_errno(-errno, "cannot set up the event loop: %m");
+	if (worker_epoll_add(w, w->ivs.listen_fd, TAG_IVSHMEM_LISTEN) < 0 ||
+	    worker_epoll_add(w, w->ivs.host_efd[VMBUS_VECTOR_CONTROL], TAG_CONTROL_DOORBELL) < 0 ||
+	    worker_epoll_add(w, w->ivs.host_efd[VMBUS_VECTOR_TO_HOST_EVENTS], TAG_CHANNEL_DOORBELL) < 0 ||
+	    worker_epoll_add(w, w->timer_fd, TAG_TIMER) < 0 ||
+	    worker_epoll_add(w, w->signal_fd, TAG_SIGNAL) < 0 ||
+	    worker_epoll_add(w, w->control_fd, TAG_CONTROL) < 0)
+		return log_error_errno(-errno, "cannot set up the event loop: %m");
+	w->started = devices_now();
+	snprintf(w->run_state, sizeof(w->run_state), "running");
+	return worker_spawn_qemu(w);
+}
+
+static void worker_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vmbus-worker --config FILE --run-dir DIR [options]\n"
+		"Runs one VM: serves its openvmbus devices and starts QEMU as a child.\n"
+		"Normally started by 'vmbusctl start'.\n\n"
+		"  --config FILE        VM definition (INI, see vmbusctl create)\n"
+		"  --run-dir DIR        sockets, logs and pid files (created 0700)\n"
+		"  --qemu PATH          QEMU binary (default qemu-system-x86_64)\n"
+		"  --accel-cache FILE   where the KVM probe result is kept\n"
+		"  --verbose            debug logging\n\n"
+		"Exit status: 0 the guest powered off; 1 setup error; 2 QEMU crashed;\n"
+		"3 QEMU killed on request (stop --force or stop timeout).\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "qemu", required_argument, NULL, 'q' },
+		{ "accel-cache", required_argument, NULL, 'a' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct worker w;
+	const char *config = NULL, *run_dir = NULL, *accel_cache = NULL;
+	unsigned int line = 0;
+	int c, r;
+
+	w.qemu_bin = "qemu-system-x86_64";
+	w.qemu_pid = -1;
+	w.control_fd = w.epfd = w.timer_fd = w.signal_fd = w.bar_fd = -1;
+	log_init("vmbus-worker", NULL);
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'r': run_dir = optarg; break;
+		case 'q': w.qemu_bin = optarg; break;
+		case 'a': accel_cache = optarg; break;
+		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'h': worker_usage(stdout); return 0;
+		default: worker_usage(stderr); return WORKER_EXIT_ERROR;
+		}
+	}
+	if (!config || !run_dir) {
+		worker_usage(stderr);
+		return WORKER_EXIT_ERROR;
+	}
+	if (snprintf(w.run_dir, sizeof(w.run_dir), "%s", run_dir) >= (int)sizeof(w.run_dir))
+		return WORKER_EXIT_ERROR;
+	config_init(&w.cfg);
+	r = config_load(&w.cfg, config, &line);
+	if (r < 0) {
+		if (line)
+			log_error("%s:%u: invalid VM definition line", config, line);
+		else
+			log_error_errno(r, "cannot read %s: %m", config);
+		return WORKER_EXIT_ERROR;
+	}
+	log_init("vmbus-worker", w.cfg.name);
+	qmp_init(&w.qmp, worker_qmp_event, &w);
+	if (worker_setup(&w, accel_cache) < 0) {
+		if (w.qemu_pid > 0)
+			kill(w.qemu_pid, SIGKILL);
+		return WORKER_EXIT_ERROR;
+	}
+	worker_loop(&w);
+	qmp_close(&w.qmp);
+	bus_destroy(&w.bus);
+	ivshmem_server_close(&w.ivs);
+	guestmem_destroy(&w.mem);
+	log_info("worker exits with status %d", w.exit_code);
+	return w.exit_code;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * worker.h - state of one vmbus-worker process (one per VM).
+ */
+#ifndef HOST_WORKER_H
+#define HOST_WORKER_H
+
+#include <limits.h>
+#include <sys/types.h>
+
+#include "host/bus.h"
+#include "host/config.h"
+#include "host/qmp.h"
+
+/* Exit statuses of vmbus-worker (also in vmbus-worker --help). */
+enum worker_exit {
+	WORKER_EXIT_POWEROFF	= 0,	/* the guest powered off (or was stopped cleanly) */
+	WORKER_EXIT_ERROR	= 1,	/* the worker could not set the VM up */
+	WORKER_EXIT_CRASHED	= 2,	/* QEMU failed or died on a signal we did not send */
+	WORKER_EXIT_KILLED	= 3,	/* QEMU was killed on request (stop --force) */
+};
+
+struct worker {
+	struct vm_config cfg;
+	char run_dir[PATH_MAX];
+	const char *qemu_bin;
+	const char *accel;
+	char accel_why[128];
+	struct guestmem mem;
+	int bar_fd;
+	void *bar;
+	uint32_t bar_size;
+	uint32_t nvectors;
+	struct ivshmem_server ivs;
+	struct bus bus;
+	struct qmp qmp;
+	int epfd, timer_fd, signal_fd, control_fd;
+	pid_t qemu_pid;
+	double started;
+	char run_state[32];		/* from QMP: running, paused, shutdown, ... */
+	unsigned int ticks;
+	double stop_deadline;		/* 0: no stop in progress */
+	bool kill_sent;
+	bool quit;
+	int exit_code;
+	const char *exit_reason;
+};
+
+/* Path of a file in the run directory (sockets, logs, pid files). */
+int worker_run_path(const struct worker *w, const char *name, char *buf, size_t n);
+/* Begin stopping the VM: ACPI power-down, killed after timeout_s; force kills now. */
+void worker_stop(struct worker *w, bool force, double timeout_s);
+
+/* control.c */
+int control_listen(struct worker *w);
+void control_handle_connection(struct worker *w);
+
+#endif

@@ -1,0 +1,30 @@
+#!/bin/bash
+# deps.sh - install every Debian package the build, tests, benchmarks and
+# demo need. Idempotent: when everything is present it only runs dpkg-query.
+set -euo pipefail
+
+packages=(
+	build-essential pkg-config clang llvm libclang-rt-14-dev	# build, fuzz
+	linux-image-amd64 linux-headers-amd64 kmod			# guest kernel + modules
+	qemu-system-x86 qemu-utils busybox-static cpio			# VM tests
+	liburing-dev libsystemd-dev					# worker, daemon
+	fio e2fsprogs							# storage tests, bench
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[[ $status == installed ]] || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+	echo "deps: all ${#packages[@]} packages present"
+	exit 0
+fi
+if ((EUID != 0)); then
+	echo "deps: missing packages: ${missing[*]}; run 'make deps' as root" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * ic.h - the common frame of integration-service messages (heartbeat,
+ * shutdown, KVP, backup, ...). Each service message starts with struct
+ * vmbus_ic_hdr; the payload that follows is service-specific and described
+ * in docs/protocol/<service>.md.
+ *
+ * Every service starts with a version negotiation: the host sends
+ * VMBUS_IC_NEGOTIATE with its range [version, version_max] in the payload
+ * (struct vmbus_ic_negotiate); the guest answers VMBUS_IC_NEGOTIATE with
+ * status 0 and the chosen version in the header, or status
+ * -EPROTONOSUPPORT. Requests carry a sequence number that the answer
+ * echoes.
+ */
+#ifndef VMBUS_IC_H
+#define VMBUS_IC_H
+
+#include "platform.h"
+#include "control.h"
+
+enum vmbus_ic_type {
+	VMBUS_IC_NEGOTIATE		= 1,
+	VMBUS_IC_HEARTBEAT		= 2,	/* request h->g, answer g->h */
+};
+
+#define VMBUS_IC_F_RESPONSE	0x1u	/* flags: this message answers a request */
+
+struct vmbus_ic_hdr {
+	uint32_t type;		/* enum vmbus_ic_type */
+	uint32_t flags;		/* VMBUS_IC_F_* */
+	uint32_t version;	/* negotiated service version (0 in NEGOTIATE requests) */
+	int32_t status;		/* answers: 0 or a negative errno */
+	uint64_t seq;		/* request sequence, echoed by the answer */
+	uint32_t payload_len;	/* bytes following this header */
+	uint32_t reserved;
+};
+VMBUS_STATIC_ASSERT(sizeof(struct vmbus_ic_hdr) == 32, "IC header is 32 bytes");
+
+struct vmbus_ic_negotiate {
+	uint32_t version_min;
+	uint32_t version_max;
+};
+
+#define VMBUS_IC_HEARTBEAT_VERSION_1	VMBUS_VERSION(1, 0)
+
+/* Heartbeat answer payload. */
+struct vmbus_ic_heartbeat {
+	uint32_t guest_state;	/* 0 unknown; later versions report systemd's state */
+	uint32_t reserved;
+};
+
+/*
+ * Check the frame of a received IC message of len bytes (len may include
+ * ring padding): header present, payload_len inside the message and no
+ * larger than max_payload. Returns the payload length or -EPROTO.
+ */
+static inline int vmbus_ic_check(const void *msg, uint32_t len, uint32_t max_payload)
+{
+	const struct vmbus_ic_hdr *h = msg;
+
+	if (len < sizeof(*h))
+		return -EPROTO;
+	if (h->payload_len > len - sizeof(*h) || h->payload_len > max_payload)
+		return -EPROTO;
+	return (int)h->payload_len;
+}
+
+#endif /* VMBUS_IC_H */
