@@ -438,6 +438,22 @@ static int worker_setup(struct worker *w, const char *accel_cache)
 	return worker_spawn_qemu(w);
 }
 
+/* Remove what only a running worker needs; logs stay for the user. */
+static void worker_cleanup_run_dir(const struct worker *w)
+{
+	static const char *const files[] = { "control.sock", "vmbus.sock", "worker.pid",
+					     "qmp.sock", "console.sock", "qemu.pid" };
+	char path[PATH_MAX];
+	unsigned int i, n = sizeof(files) / sizeof(files[0]);
+
+	/* A QEMU that outlived us still needs its sockets and pid file. */
+	if (w->qemu_pid > 0)
+		n -= 3;
+	for (i = 0; i < n; i++)
+		if (worker_run_path(w, files[i], path, sizeof(path)) == 0)
+			unlink(path);
+}
+
 static void worker_usage(FILE *f)
 {
 	fprintf(f,
@@ -502,8 +518,12 @@ int main(int argc, char **argv)
 	log_init("vmbus-worker", w.cfg.name);
 	qmp_init(&w.qmp, worker_qmp_event, &w);
 	if (worker_setup(&w, accel_cache) < 0) {
-		if (w.qemu_pid > 0)
+		if (w.qemu_pid > 0) {
 			kill(w.qemu_pid, SIGKILL);
+			waitpid(w.qemu_pid, NULL, 0);
+			w.qemu_pid = -1;
+		}
+		worker_cleanup_run_dir(&w);
 		return WORKER_EXIT_ERROR;
 	}
 	worker_loop(&w);
@@ -511,6 +531,7 @@ int main(int argc, char **argv)
 	bus_destroy(&w.bus);
 	ivshmem_server_close(&w.ivs);
 	guestmem_destroy(&w.mem);
+	worker_cleanup_run_dir(&w);
 	log_info("worker exits with status %d", w.exit_code);
 	return w.exit_code;
 }

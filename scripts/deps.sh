@@ -8,7 +8,7 @@ packages=(
 	linux-image-amd64 linux-headers-amd64 kmod			# guest kernel + modules
 	qemu-system-x86 qemu-utils busybox-static cpio			# VM tests
 	liburing-dev libsystemd-dev					# worker, daemon
-	fio e2fsprogs							# storage tests, bench
+	fio e2fsprogs xz-utils						# storage tests, bench, VM boot
 )
 
 missing=()
