@@ -39,6 +39,8 @@ BENCH_SRC  := $(wildcard tests/bench/*.c)
 WORKER_SRC   := host/worker.c host/control.c
 HOSTLIB_SRC  := $(filter-out $(WORKER_SRC),$(wildcard host/*.c host/devices/*.c))
 VMBUSCTL_SRC := $(wildcard host/vmbusctl/*.c)
+# Not $(BUILD)/host/vmbusctl/*.o: that path is the program itself.
+VMBUSCTL_OBJ := $(VMBUSCTL_SRC:host/vmbusctl/%.c=$(BUILD)/host/vmbusctl-objs/%.o)
 HOST_LIBS    := -lsystemd
 
 HOSTLIB        = $(BUILD)/libhost.a
@@ -61,7 +63,8 @@ SIM_BIN       := $(if $(SIM_SRC),$(BUILD)/tests/sim/sim-guest)
 
 .PHONY: all userspace modules deps demo test test-quick bench fuzz clean
 all: userspace modules
-userspace: $(HOST_BIN) $(BUILD)/guest/openvmbusd $(UNIT_BIN) $(REPLAY_BIN) $(BENCH_BIN) $(SIM_BIN)
+GUEST_BENCH := $(BUILD)/guest/chanbench
+userspace: $(HOST_BIN) $(BUILD)/guest/openvmbusd $(GUEST_BENCH) $(UNIT_BIN) $(REPLAY_BIN) $(BENCH_BIN) $(SIM_BIN)
 
 # ---------------------------------------------------------------- userspace
 $(BUILD)/%.o: %.c
@@ -86,9 +89,14 @@ $(BUILD)/host/vmbus-worker: $(WORKER_SRC:%.c=$(BUILD)/%.o) $(CORE_OBJ)
 	$(quiet) LD $@
 	$(Q)$(CC) $(BASE_FLAGS) $(CFLAGS) -o $@ $(WORKER_SRC:%.c=$(BUILD)/%.o) $(CORE_OBJ) $(HOST_LIBS)
 
-$(BUILD)/host/vmbusctl: $(VMBUSCTL_SRC:%.c=$(BUILD)/%.o) $(CORE_OBJ)
+$(BUILD)/host/vmbusctl-objs/%.o: host/vmbusctl/%.c
+	$(quiet) CC $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BASE_FLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/host/vmbusctl: $(VMBUSCTL_OBJ) $(CORE_OBJ)
 	$(quiet) LD $@
-	$(Q)$(CC) $(BASE_FLAGS) $(CFLAGS) -o $@ $(VMBUSCTL_SRC:%.c=$(BUILD)/%.o) $(CORE_OBJ) $(HOST_LIBS)
+	$(Q)$(CC) $(BASE_FLAGS) $(CFLAGS) -o $@ $(VMBUSCTL_OBJ) $(CORE_OBJ) $(HOST_LIBS)
 
 $(BUILD)/san/host/vmbus-worker: $(WORKER_SRC:%.c=$(BUILD)/san/%.o) $(SAN_CORE_OBJ)
 	$(quiet) LD-SAN $@
@@ -98,6 +106,12 @@ $(BUILD)/guest/openvmbusd: $(OPENVMBUSD_SRC:%.c=$(BUILD)/%.o) $(CORE_SRC:%.c=$(B
 	$(quiet) LD $@
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(BASE_FLAGS) $(CFLAGS) -o $@ $^ -lsystemd
+
+# Guest-side benchmark tools go into initramfs images: link them statically.
+$(BUILD)/guest/%: tests/bench/guest/%.c
+	$(quiet) LD-STATIC $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BASE_FLAGS) $(CFLAGS) -static -o $@ $<
 
 $(BUILD)/tests/sim/sim-guest: $(SIM_SRC:%.c=$(BUILD)/%.o) $(CORE_OBJ)
 	$(quiet) LD $@
@@ -179,4 +193,4 @@ fuzz: $(FUZZ_BIN)
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

@@ -885,11 +885,43 @@ void bus_handle_channel_doorbell(struct bus *b)
 	bus_process_resets(b);
 }
 
+/*
+ * Once a second: a channel whose guest->host ring has held the same unread
+ * data since the last tick, with no signal pending, missed a signal.
+ * Serve it and say so: a stuck channel would otherwise hang its device.
+ */
+static void bus_check_stalled(struct bus *b)
+{
+	uint32_t id;
+
+	for (id = 1; id < VMBUS_MAX_CHANNELS; id++) {
+		struct channel *ch = b->channels[id];
+		uint32_t write;
+
+		if (!ch || ch->state != CHANNEL_OPEN || !ch->dev)
+			continue;
+		write = vmbus_read_once(ch->rx.hdr->write_index);
+		if (write == ch->rx.index || write != ch->stall_write_index ||
+		    ch->rx.index != ch->stall_read_index) {
+			ch->stall_write_index = write;
+			ch->stall_read_index = ch->rx.index;
+			continue;
+		}
+		ch->missed_signals++;
+		log_guest(LOG_WARNING, "channel %u (%s): unread data without a signal for a second; "
+			  "serving it (missed signal #%llu)", ch->id, channel_name(ch),
+			  (unsigned long long)ch->missed_signals);
+		if (ch->dev->ops->event)
+			ch->dev->ops->event(ch->dev, ch);
+	}
+}
+
 void bus_tick(struct bus *b)
 {
 	struct device *dev;
 
 	__atomic_fetch_add(&b->hdr->host_heartbeat, 1, __ATOMIC_RELEASE);
+	bus_check_stalled(b);
 	for (dev = b->devices; dev; dev = dev->next)
 		if (dev->ops->tick)
 			dev->ops->tick(dev);

@@ -75,6 +75,9 @@ struct channel {
 	struct vmbus_ring tx;		/* host -> guest, we produce */
 	uint64_t events;		/* guest signals received */
 	uint64_t signals;		/* signals sent to the guest */
+	uint64_t missed_signals;	/* stalls found by the once-a-second check */
+	uint32_t stall_write_index;	/* ring state at the last check */
+	uint32_t stall_read_index;
 	bool reoffer;			/* offer again after RELEASE (reset) */
 	const char *reset_reason;	/* set by channel_reset(), acted on later */
 };

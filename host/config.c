@@ -28,6 +28,7 @@ void config_free(struct vm_config *c)
 	free(c->initrd);
 	free(c->append);
 	free(c->disk);
+	free(c->qemu_args);
 	for (i = 0; i < c->nservices; i++)
 		free(c->services[i]);
 	config_init(c);
@@ -155,6 +156,8 @@ static int config_apply(struct vm_config *c, const char *section, const char *ke
 			return config_set_string(&c->append, value);
 		if (strcmp(key, "Disk") == 0)
 			return config_set_string(&c->disk, value);
+		if (strcmp(key, "QemuArgs") == 0)
+			return config_set_string(&c->qemu_args, value);
 		if (strcmp(key, "Accel") == 0) {
 			if (strcmp(value, "auto") && strcmp(value, "kvm") && strcmp(value, "tcg"))
 				return -EINVAL;
@@ -247,6 +250,8 @@ int config_save(const struct vm_config *c, const char *path)
 		fprintf(f, "Append=%s\n", c->append);
 	if (c->disk)
 		fprintf(f, "Disk=%s\n", c->disk);
+	if (c->qemu_args)
+		fprintf(f, "QemuArgs=%s\n", c->qemu_args);
 	fprintf(f, "\n[Integration]\nServices=");
 	for (i = 0; i < c->nservices; i++)
 		fprintf(f, "%s%s", i ? " " : "", c->services[i]);

@@ -12,6 +12,7 @@
  *   Append=console=ttyS0
  *   Disk=/var/lib/openvmbus/demo/root.img
  *   Accel=auto
+ *   QemuArgs=-device virtio-rng-pci      (extra QEMU arguments, split on spaces)
  *
  *   [Integration]
  *   Services=heartbeat
@@ -30,6 +31,7 @@ struct vm_config {
 	uint64_t memory;		/* bytes */
 	unsigned int cpus;
 	char *kernel, *initrd, *append, *disk;
+	char *qemu_args;		/* extra QEMU arguments, space-separated */
 	char accel[8];			/* auto, kvm, tcg */
 	unsigned int nservices;
 	char *services[CONFIG_MAX_SERVICES];

@@ -40,6 +40,18 @@ static void control_guid(struct json_writer *out, const char *key, const struct 
 	json_string(out, key, text);
 }
 
+/* Shared ring words as they are now (diagnostics; the guest may change them). */
+static void control_ring(struct json_writer *out, const char *key, const struct vmbus_ring *r)
+{
+	json_object_begin(out, key);
+	json_uint(out, "write_index", vmbus_read_once(r->hdr->write_index));
+	json_uint(out, "read_index", vmbus_read_once(r->hdr->read_index));
+	json_uint(out, "pending_send_size", vmbus_read_once(r->hdr->pending_send_size));
+	json_uint(out, "interrupt_mask", vmbus_read_once(r->hdr->interrupt_mask));
+	json_uint(out, "host_index", r->index);
+	json_object_end(out);
+}
+
 static void control_channel(struct json_writer *out, const struct channel *ch)
 {
 	json_object_begin(out, NULL);
@@ -56,9 +68,21 @@ static void control_channel(struct json_writer *out, const struct channel *ch)
 		json_uint(out, "vector", ch->vector);
 		json_uint(out, "ring_bytes_to_host", ch->rx.size);
 		json_uint(out, "ring_bytes_to_guest", ch->tx.size);
+		control_ring(out, "to_host_ring", &ch->rx);
+		control_ring(out, "to_guest_ring", &ch->tx);
+		if (ch->dev) {
+			const struct bus *b = ch->dev->bus;
+
+			json_bool(out, "to_host_event_pending",
+				  vmbus_read_once(b->to_host_events[ch->id / 64]) >> (ch->id % 64) & 1);
+			json_bool(out, "to_guest_event_pending",
+				  vmbus_read_once(b->to_guest_events[(size_t)ch->vector * b->bitmap_words +
+								     ch->id / 64]) >> (ch->id % 64) & 1);
+		}
 	}
 	json_uint(out, "guest_signals", ch->events);
 	json_uint(out, "host_signals", ch->signals);
+	json_uint(out, "missed_signals", ch->missed_signals);
 	json_object_end(out);
 }
 

@@ -70,7 +70,8 @@ static int worker_spawn_qemu(struct worker *w)
 	char ram[128], memsize[32], smp[16], chardev[PATH_MAX + 64], qmp[PATH_MAX + 64];
 	char console[2 * PATH_MAX + 96], ivshmem[64], drive[PATH_MAX + 64], logpath[PATH_MAX];
 	char sock[PATH_MAX], qmpsock[PATH_MAX], consock[PATH_MAX], conlog[PATH_MAX];
-	const char *argv[64];
+	const char *argv[128];
+	char *extra = NULL, *save = NULL, *tok;
 	int argc = 0, logfd;
 	pid_t pid;
 
@@ -83,7 +84,16 @@ static int worker_spawn_qemu(struct worker *w)
 	snprintf(ram, sizeof(ram), "memory-backend-file,id=ram,size=%lluM,mem-path=/proc/self/fd/%d,share=on",
 		 (unsigned long long)(w->cfg.memory >> 20), w->mem.fd);
 	snprintf(memsize, sizeof(memsize), "%lluM", (unsigned long long)(w->cfg.memory >> 20));
-	snprintf(smp, sizeof(smp), "%u", w->cfg.cpus);
+	/*
+	 * QEMU's TCG drops a guest's memory barriers when the machine can only
+	 * ever have one vCPU (nothing else could observe the order) - but this
+	 * worker observes it, and the ring protocol's store-then-load checks
+	 * need those barriers. Room for a second vCPU keeps them.
+	 */
+	if (strcmp(w->accel, "kvm") != 0 && w->cfg.cpus == 1)
+		snprintf(smp, sizeof(smp), "1,maxcpus=2");
+	else
+		snprintf(smp, sizeof(smp), "%u", w->cfg.cpus);
 	snprintf(chardev, sizeof(chardev), "socket,id=vmbus,path=%s", sock);
 	snprintf(ivshmem, sizeof(ivshmem), "ivshmem-doorbell,chardev=vmbus,vectors=%u", w->nvectors);
 	snprintf(qmp, sizeof(qmp), "unix:%s,server=on,wait=off", qmpsock);
@@ -135,13 +145,28 @@ static int worker_spawn_qemu(struct worker *w)
 		argv[argc++] = "-drive";
 		argv[argc++] = drive;
 	}
+	if (w->cfg.qemu_args) {
+		extra = strdup(w->cfg.qemu_args);
+		if (!extra)
+			return -ENOMEM;
+		for (tok = strtok_r(extra, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+			if (argc >= (int)(sizeof(argv) / sizeof(argv[0])) - 1) {
+				free(extra);
+				return log_error_errno(-E2BIG, "QemuArgs has too many arguments");
+			}
+			argv[argc++] = tok;
+		}
+	}
 	argv[argc] = NULL;
 
 	logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (logfd < 0)
+	if (logfd < 0) {
+		free(extra);
 		return log_error_errno(-errno, "cannot create %s: %m", logpath);
+	}
 	pid = fork();
 	if (pid < 0) {
+		free(extra);
 		close(logfd);
 		return -errno;
 	}
@@ -162,6 +187,7 @@ static int worker_spawn_qemu(struct worker *w)
 		_exit(127);
 	}
 	close(logfd);
+	free(extra);
 	w->qemu_pid = pid;
 	worker_write_pidfile(w, "qemu.pid", pid);
 	log_info("started %s (pid %d, %s: %s, %u MiB, %u CPUs)", w->qemu_bin, (int)pid, w->accel,

@@ -79,7 +79,7 @@ struct vmbus_ctl_connect_result {
 	uint32_t version;		/* chosen version when status == 0 */
 	uint32_t host_version_min;
 	uint32_t host_version_max;
-	uint32_t max_channels;		/* channel ids are 1..max_channels */
+	uint32_t max_channels;		/* event bitmap bits: channel ids are 1..max_channels-1 */
 	uint32_t max_gpadl_pages;	/* pages in one GPADL */
 	uint64_t features;
 };

@@ -122,6 +122,13 @@ int vmbus_ring_write(struct vmbus_ring *r, uint16_t type, uint16_t flags,
 		return (int)avail;
 	if ((uint64_t)avail <= total + VMBUS_PACKET_TRAILER_SIZE) {
 		/*
+		 * The consumer computes its signal from what we published:
+		 * with packets still unpublished it could never see the room
+		 * we wait for. The caller publishes and writes again.
+		 */
+		if (r->index != r->published)
+			return -EAGAIN;
+		/*
 		 * Ask the consumer for a signal, then look again: it may have
 		 * freed space before it could see our request.
 		 */
@@ -265,7 +272,7 @@ bool vmbus_ring_read_commit(struct vmbus_ring *r)
 	vmbus_store_release(&r->hdr->read_index, r->index);
 	r->published = r->index;
 	vmbus_mb();	/* pairs with the producer's store of pending_send_size */
-	pending = vmbus_read_once(r->hdr->pending_send_size);
+	pending = vmbus_load_acquire(&r->hdr->pending_send_size);
 	if (!pending)
 		return false;
 	write = ring_peer_index(r, &r->hdr->write_index);

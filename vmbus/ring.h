@@ -107,10 +107,14 @@ uint32_t vmbus_ring_max_payload(const struct vmbus_ring *r);
 /*
  * Append one packet without publishing it. The gather list holds the
  * type-specific header (the first ext_len bytes, a multiple of 8) followed by
- * the payload. Returns 0, -EAGAIN if the ring lacks room (pending_send_size
- * is then set so the consumer signals when room appears), -EMSGSIZE if the
+ * the payload. Returns 0, -EAGAIN if the ring lacks room, -EMSGSIZE if the
  * packet can never fit, -EINVAL for a bad ext_len, -EPROTO if the peer's
  * read index is invalid.
+ *
+ * On -EAGAIN: if packets written since the last publish are pending,
+ * nothing else happened - publish them and write again. Otherwise
+ * pending_send_size is now set and the consumer will signal once the
+ * packet fits: wait for that signal, then write again.
  */
 int vmbus_ring_write(struct vmbus_ring *r, uint16_t type, uint16_t flags,
 		     uint64_t trans_id, uint32_t ext_len,

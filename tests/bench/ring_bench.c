@@ -24,10 +24,13 @@
  * Any mismatch aborts with exit status 1. A missed target does not.
  *
  * Data area: 1 MiB for 64 B and 512 B, 2 MiB for 4 KiB, 4 MiB for 64 KiB;
- * batch: up to 64 packets, at most 1/8 of the data area. Involuntary context
- * switches and hypervisor steal time during the measurement are reported,
- * since other load on the two CPUs makes the numbers meaningless. With only
- * one CPU both threads share it and yield (a syscall) instead of spinning.
+ * batch: up to 64 packets, at most 1/8 of the data area. Each size also
+ * reports the cache-line round trip between the two CPUs (on a VM the host
+ * decides how close the two vCPUs are, and throughput follows it), and warns
+ * when a measuring thread got less than 95% of its CPU or the hypervisor
+ * stole time: other load on the two CPUs makes the numbers meaningless.
+ * With only one CPU both threads share it and yield (a syscall) instead of
+ * spinning.
  *
  *   ring_bench [--json FILE]
  *   env: RING_BENCH_SECONDS   measured seconds per size (default 2)
@@ -92,7 +95,11 @@ struct bench_result {
 	uint64_t full_waits;	/* producer found the ring full */
 	uint64_t empty_polls;	/* consumer found the ring empty */
 	double avg_commit;	/* packets per consumer commit */
+	double slice_median;	/* msgs/s: median over ~50 ms slices of the window */
+	double slice_best;	/* msgs/s: best ~50 ms slice */
 	long preempted;		/* involuntary context switches while measured */
+	double cpu_share;	/* least CPU time / wall time of the measuring threads */
+	double rtt_ns;		/* cache-line round trip between the two CPUs, before the run */
 	double steal_s;		/* hypervisor steal on the two CPUs while measured */
 	bool ran;
 };
@@ -112,6 +119,10 @@ struct bench_run {
 	uint64_t full_waits __attribute__((aligned(64)));
 	uint64_t sent;
 	long prod_preempted;
+	double prod_share;
+
+	/* consumer: messages delivered so far, sampled by the main thread */
+	uint64_t progress __attribute__((aligned(64)));
 
 	/* consumer results */
 	uint64_t meas_msgs __attribute__((aligned(64)));
@@ -121,6 +132,7 @@ struct bench_run {
 	uint64_t empty_polls;
 	uint64_t commits;
 	long cons_preempted;
+	double cons_share;
 };
 
 static double now_s(void)
@@ -128,6 +140,15 @@ static double now_s(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CPU time of the calling thread so far (a vDSO-less syscall: not for hot paths). */
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -285,6 +306,7 @@ static void *producer_main(void *arg)
 	uint8_t *src;
 	uint64_t seq = 1, waits = 0;
 	long preempt_start = 0;
+	double cpu_start = 0, wall_start = 0;
 	int ph, phase = PHASE_WARMUP;
 
 	pin_to(cfg->cpu_prod);
@@ -300,6 +322,8 @@ static void *producer_main(void *arg)
 	while ((ph = get_phase(b)) != PHASE_STOP) {
 		if (ph != phase) {
 			preempt_start = thread_preemptions();
+			cpu_start = thread_cpu_s();
+			wall_start = now_s();
 			phase = ph;
 		}
 		for (uint32_t i = 0; i < cfg->batch; i++) {
@@ -326,8 +350,10 @@ static void *producer_main(void *arg)
 	}
 out:
 	vmbus_ring_publish(&r);
-	if (phase == PHASE_MEASURE)
+	if (phase == PHASE_MEASURE) {
 		b->prod_preempted = thread_preemptions() - preempt_start;
+		b->prod_share = (thread_cpu_s() - cpu_start) / (now_s() - wall_start);
+	}
 	b->full_waits = waits;
 	b->sent = seq - 1;
 	free(src);
@@ -345,7 +371,7 @@ static void *consumer_main(void *arg)
 	struct vmbus_ring r;
 	uint8_t *buf;
 	uint64_t expected = 1, start_count = 0, full_checks = 0, polls = 0, commits = 0;
-	double t_start = 0;
+	double t_start = 0, cpu_start = 0;
 	long preempt_start = 0;
 	int phase = PHASE_WARMUP;
 
@@ -366,11 +392,13 @@ static void *consumer_main(void *arg)
 				t_start = now_s();
 				start_count = expected;
 				preempt_start = thread_preemptions();
+				cpu_start = thread_cpu_s();
 			}
 			if (ph == PHASE_STOP) {
 				b->meas_secs = now_s() - t_start;
 				b->meas_msgs = expected - start_count;
 				b->cons_preempted = thread_preemptions() - preempt_start;
+				b->cons_share = (thread_cpu_s() - cpu_start) / b->meas_secs;
 				break;
 			}
 			phase = ph;
@@ -414,6 +442,7 @@ static void *consumer_main(void *arg)
 		if (n) {
 			vmbus_ring_read_commit(&r);
 			commits++;
+			__atomic_store_n(&b->progress, expected - 1, __ATOMIC_RELAXED);
 		} else {
 			polls++;
 			if (cfg->single_cpu)
@@ -431,23 +460,68 @@ out:
 	return NULL;
 }
 
-/* Sleep until `secs` passed or the run was stopped by a failure. */
-static void sleep_watching(struct bench_run *b, double secs)
+#define SLICE_S 0.05
+
+struct slice_samples {
+	double *t;
+	uint64_t *count;
+	size_t n, cap;
+};
+
+/*
+ * Sleep until `secs` passed or the run was stopped by a failure; with
+ * `sm`, sample the consumer's progress every SLICE_S seconds.
+ */
+static void sleep_watching(struct bench_run *b, double secs, struct slice_samples *sm)
 {
 	double end = now_s() + secs;
 
-	while (get_phase(b) != PHASE_STOP) {
-		double left = end - now_s();
+	for (;;) {
+		double t = now_s(), left = end - t;
 		struct timespec ts;
 
-		if (left <= 0)
+		if (sm && sm->n < sm->cap) {
+			sm->t[sm->n] = t;
+			sm->count[sm->n] = __atomic_load_n(&b->progress, __ATOMIC_RELAXED);
+			sm->n++;
+		}
+		if (left <= 0 || get_phase(b) == PHASE_STOP)
 			return;
-		if (left > 0.05)
-			left = 0.05;
+		if (left > SLICE_S)
+			left = SLICE_S;
 		ts.tv_sec = 0;
 		ts.tv_nsec = (long)(left * 1e9);
 		nanosleep(&ts, NULL);
 	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median and best rate over the sampled slices (slices shorter than half a slice ignored). */
+static void slice_stats(const struct slice_samples *sm, double *median, double *best)
+{
+	double *rate = calloc(sm->n ? sm->n : 1, sizeof(*rate));
+	size_t n = 0;
+
+	CHECK(rate);
+	for (size_t i = 1; i < sm->n; i++) {
+		double dt = sm->t[i] - sm->t[i - 1];
+
+		if (dt >= SLICE_S / 2)
+			rate[n++] = (double)(sm->count[i] - sm->count[i - 1]) / dt;
+	}
+	*median = *best = 0;
+	if (n) {
+		qsort(rate, n, sizeof(*rate), cmp_double);
+		*median = n & 1 ? rate[n / 2] : (rate[n / 2 - 1] + rate[n / 2]) / 2;
+		*best = rate[n - 1];
+	}
+	free(rate);
 }
 
 static int run_ring(const struct bench_cfg *cfg, const uint8_t *pattern,
@@ -456,6 +530,7 @@ static int run_ring(const struct bench_cfg *cfg, const uint8_t *pattern,
 	struct bench_run *b;
 	struct vmbus_ring setup;
 	pthread_t prod, cons;
+	struct slice_samples sm = { 0 };
 	double steal;
 	int err;
 
@@ -479,10 +554,14 @@ static int run_ring(const struct bench_cfg *cfg, const uint8_t *pattern,
 		fprintf(stderr, "ring_bench: pthread_create: %s\n", strerror(err));
 		exit(1);
 	}
-	sleep_watching(b, cfg->warmup_s);
+	sm.cap = (size_t)(cfg->measure_s / SLICE_S) + 16;
+	sm.t = calloc(sm.cap, sizeof(*sm.t));
+	sm.count = calloc(sm.cap, sizeof(*sm.count));
+	CHECK(sm.t && sm.count);
+	sleep_watching(b, cfg->warmup_s, NULL);
 	steal = steal_both(cfg);
 	advance_phase(b, PHASE_WARMUP, PHASE_MEASURE);
-	sleep_watching(b, cfg->measure_s);
+	sleep_watching(b, cfg->measure_s, &sm);
 	advance_phase(b, PHASE_MEASURE, PHASE_STOP);
 	steal = steal_both(cfg) - steal;
 	pthread_join(prod, NULL);
@@ -503,14 +582,99 @@ static int run_ring(const struct bench_cfg *cfg, const uint8_t *pattern,
 	res->full_checks = b->full_checks;
 	res->full_waits = b->full_waits;
 	res->empty_polls = b->empty_polls;
+	slice_stats(&sm, &res->slice_median, &res->slice_best);
+	free(sm.t);
+	free(sm.count);
 	res->delivered = b->delivered;
 	res->preempted = b->prod_preempted + b->cons_preempted;
+	res->cpu_share = b->prod_share < b->cons_share ? b->prod_share : b->cons_share;
 	res->steal_s = steal;
 	res->avg_commit = b->commits ? (double)b->delivered / (double)b->commits : 0;
 	free(b->hdr);
 	free(b->data);
 	free(b);
 	return 0;
+}
+
+/* ------------------------------------------------ cross-CPU round trip */
+
+/*
+ * How far apart the two CPUs are: a cache line bounced between them. On a
+ * VM the host may place the two vCPUs on cores that share a cache or not,
+ * and move them; the ring's throughput follows this number.
+ */
+struct rtt_probe {
+	uint64_t ping __attribute__((aligned(64)));
+	uint64_t pong __attribute__((aligned(64)));
+	int stop __attribute__((aligned(64)));
+	int cpu;
+};
+
+static void *rtt_echo(void *arg)
+{
+	struct rtt_probe *p = arg;
+	uint64_t last = 0;
+
+	pin_to(p->cpu);
+	while (!__atomic_load_n(&p->stop, __ATOMIC_RELAXED)) {
+		uint64_t v = __atomic_load_n(&p->ping, __ATOMIC_ACQUIRE);
+
+		if (v != last) {
+			__atomic_store_n(&p->pong, v, __ATOMIC_RELEASE);
+			last = v;
+		} else {
+			cpu_relax();
+		}
+	}
+	return NULL;
+}
+
+/* Median over 9 rounds of the mean round trip in ns; 0 with one CPU. */
+static double measure_rtt(const struct bench_cfg *cfg)
+{
+	struct rtt_probe *p;
+	pthread_t t;
+	double round[9];
+	uint64_t seq = 0;
+
+	if (cfg->single_cpu)
+		return 0;
+	if (posix_memalign((void **)&p, 64, sizeof(*p)))
+		return 0;
+	memset(p, 0, sizeof(*p));
+	p->cpu = cfg->cpu_cons;
+	pin_to(cfg->cpu_prod);
+	if (pthread_create(&t, NULL, rtt_echo, p)) {
+		free(p);
+		return 0;
+	}
+	for (int r = -1; r < 9; r++) {	/* round -1 warms up */
+		double start = now_s();
+
+		for (int i = 0; i < 2000; i++) {
+			double spin_start = 0;
+
+			__atomic_store_n(&p->ping, ++seq, __ATOMIC_RELEASE);
+			for (unsigned int k = 0; __atomic_load_n(&p->pong, __ATOMIC_ACQUIRE) != seq; k++) {
+				cpu_relax();
+				/* echo thread descheduled for long: give up on this probe */
+				if ((k & 0xffff) == 0xffff) {
+					if (!spin_start)
+						spin_start = now_s();
+					else if (now_s() - spin_start > 1)
+						goto out;
+				}
+			}
+		}
+		if (r >= 0)
+			round[r] = (now_s() - start) / 2000 * 1e9;
+	}
+	qsort(round, 9, sizeof(round[0]), cmp_double);
+out:
+	__atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	free(p);
+	return seq == 10 * 2000 ? round[4] : 0;
 }
 
 /* ---------------------------------------------------------------- memcpy */
@@ -547,13 +711,18 @@ static void run_memcpy(const struct bench_cfg *cfg, const uint8_t *pattern,
 	double secs;
 	uint64_t n;
 	long preempt;
+	double cpu;
 
 	pin_to(cfg->cpu_prod);
 	memcpy(src, pattern, cfg->msg_size);
 	memcpy_loop(dst, cfg->ring_size, src, cfg->msg_size, cfg->warmup_s, &secs);
 	preempt = thread_preemptions();
+	cpu = thread_cpu_s();
 	n = memcpy_loop(dst, cfg->ring_size, src, cfg->msg_size, cfg->measure_s, &secs);
 	res->preempted += thread_preemptions() - preempt;
+	cpu = (thread_cpu_s() - cpu) / secs;
+	if (cpu < res->cpu_share)
+		res->cpu_share = cpu;
 	/* spot-check that the copies landed */
 	CHECK(memcmp(dst, pattern, cfg->msg_size) == 0);
 	res->memcpy_msgs = n;
@@ -665,18 +834,22 @@ static void write_json(const char *path, const struct bench_cfg *base,
 		fprintf(f, "%s\n    {\"size\": %u, \"ring_data_bytes\": %u, \"batch\": %u, "
 			"\"ring_messages\": %" PRIu64 ", \"ring_seconds\": %.6f, "
 			"\"ring_msgs_per_s\": %.1f, \"ring_gb_per_s\": %.4f, "
+			"\"ring_slice_median_msgs_per_s\": %.1f, "
+			"\"ring_slice_best_msgs_per_s\": %.1f, "
 			"\"memcpy_messages\": %" PRIu64 ", \"memcpy_seconds\": %.6f, "
 			"\"memcpy_msgs_per_s\": %.1f, \"memcpy_gb_per_s\": %.4f, "
 			"\"ratio\": %.4f, \"messages_checked\": %" PRIu64 ", "
 			"\"full_payload_checks\": %" PRIu64 ", "
 			"\"producer_full_waits\": %" PRIu64 ", "
 			"\"consumer_empty_polls\": %" PRIu64 ", \"preempted\": %ld, "
+			"\"min_cpu_share\": %.4f, \"cpu_round_trip_ns\": %.1f, "
 			"\"steal_seconds\": %.3f}",
 			first ? "" : ",", r->msg_size, r->ring_size, r->batch, r->ring_msgs,
-			r->ring_secs, r->ring_msgs_per_s, r->ring_gb_per_s, r->memcpy_msgs,
+			r->ring_secs, r->ring_msgs_per_s, r->ring_gb_per_s, r->slice_median,
+			r->slice_best, r->memcpy_msgs,
 			r->memcpy_secs, r->memcpy_msgs_per_s, r->memcpy_gb_per_s, r->ratio,
 			r->delivered, r->full_checks, r->full_waits, r->empty_polls,
-			r->preempted, r->steal_s);
+			r->preempted, r->cpu_share, r->rtt_ns, r->steal_s);
 		first = false;
 	}
 	fprintf(f, "\n  ],\n  \"targets\": [");
@@ -783,6 +956,7 @@ int main(int argc, char **argv)
 		if (packet_bytes(cfg.msg_size) + 8 > cfg.ring_size) {
 			fprintf(stderr, "ring_bench: %u-byte packets do not fit a %u-byte ring\n",
 				cfg.msg_size, cfg.ring_size);
+			free(pattern);
 			return 2;
 		}
 		cfg.batch = batch_override ? batch_override :
@@ -790,6 +964,7 @@ int main(int argc, char **argv)
 		r->msg_size = cfg.msg_size;
 		r->ring_size = cfg.ring_size;
 		r->batch = cfg.batch;
+		r->rtt_ns = measure_rtt(&cfg);
 		if (run_ring(&cfg, pattern, r)) {
 			failed = true;
 			break;
@@ -808,6 +983,7 @@ int main(int argc, char **argv)
 			targets[1].met = r->ring_msgs_per_s >= 10e6;
 		}
 	}
+	free(pattern);
 	if (failed)
 		return 1;
 
@@ -833,23 +1009,32 @@ int main(int argc, char **argv)
 
 		if (!r->ran)
 			continue;
-		printf("%-8s checked %" PRIu64 " messages (type, length, trans_id, first and "
-		       "last word), %" PRIu64 " byte for byte; ring full %" PRIu64
-		       "x, empty %" PRIu64 "x, %.1f msgs per commit\n",
-		       size_name(r->msg_size, name, sizeof(name)), r->delivered,
-		       r->full_checks, r->full_waits, r->empty_polls, r->avg_commit);
+		char rtt[32];
+
+		if (r->rtt_ns > 0)
+			snprintf(rtt, sizeof(rtt), "%.0f ns", r->rtt_ns);
+		else
+			snprintf(rtt, sizeof(rtt), "n/a");
+		printf("%-8s CPU%d<->CPU%d round trip %s; ring msg/s over 50 ms slices: "
+		       "median %.0f, best %.0f; checked %"
+		       PRIu64 " messages (type, length, trans_id, first and last word), %"
+		       PRIu64 " byte for byte; ring full %" PRIu64 "x, empty %" PRIu64
+		       "x, %.1f msgs per commit\n",
+		       size_name(r->msg_size, name, sizeof(name)), base.cpu_prod, base.cpu_cons,
+		       rtt, r->slice_median,
+		       r->slice_best, r->delivered, r->full_checks, r->full_waits,
+		       r->empty_polls, r->avg_commit);
 	}
 	for (size_t i = 0; i < NSIZES; i++) {
 		const struct bench_result *r = &res[i];
 
-		/* this program's own sleeping main thread wakes 20 times a second */
-		if (r->ran && (r->preempted > 40 * base.measure_s + 10 ||
-			       r->steal_s > 0.02 * base.measure_s))
-			printf("WARNING: %s: the benchmark threads were preempted %ld times and "
-			       "%.2f s of CPU were stolen by the hypervisor while measuring: "
-			       "other load on these CPUs, numbers are low and noisy\n",
-			       size_name(r->msg_size, name, sizeof(name)), r->preempted,
-			       r->steal_s);
+		/* a spinning thread that only got part of its CPU measured nothing useful */
+		if (r->ran && (r->cpu_share < 0.95 || r->steal_s > 0.02 * base.measure_s))
+			printf("WARNING: %s: a measuring thread got only %.0f%% of its CPU "
+			       "(%ld preemptions, %.2f s stolen by the hypervisor): other load "
+			       "on these CPUs, numbers are low and noisy\n",
+			       size_name(r->msg_size, name, sizeof(name)), r->cpu_share * 100,
+			       r->preempted, r->steal_s);
 	}
 	printf("\n");
 	for (size_t i = 0; i < NTARGETS; i++) {

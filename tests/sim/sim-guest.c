@@ -381,6 +381,37 @@ static void scenario_hostile(struct sim *s)
 	SIM_LOG("worker status: %s", reply);
 }
 
+/* Many packets in flight: the host must never miss a signal (no stall check may fire). */
+static void scenario_window(struct sim *s)
+{
+	static uint8_t out[512], in[1024];
+	struct sim_channel *echo;
+	unsigned long sent = 0, got = 0, total = 300000;
+	const unsigned int window = 8;
+	char reply[16384];
+
+	if (sim_connect(s))
+		SIM_FAIL("connect refused");
+	echo = must_find(s, "echo", 0);
+	if (sim_open(s, echo, 4, 1))
+		SIM_FAIL("cannot open echo");
+	memset(out, 0x5a, sizeof(out));
+	while (got < total) {
+		while (sent < total && sent - got < window) {
+			if (sim_send(s, echo, out, sizeof(out), sent) < 0)
+				SIM_FAIL("send %lu", sent);
+			sent++;
+		}
+		if (sim_recv(s, echo, in, sizeof(in), NULL, 3000) < 0)
+			SIM_FAIL("no echo for packet %lu within 3 s (%lu sent)", got, sent);
+		got++;
+	}
+	sim_worker_request("channels", reply, sizeof(reply));
+	if (!strstr(reply, "\"missed_signals\":0"))
+		SIM_FAIL("the host reports missed signals: %s", reply);
+	SIM_LOG("window: %lu packets echoed with %u in flight, no missed signal", got, window);
+}
+
 int main(int argc, char **argv)
 {
 	const char *scenario = getenv("SIM_SCENARIO");
@@ -393,6 +424,8 @@ int main(int argc, char **argv)
 		scenario_basic(&s);
 	else if (strcmp(scenario, "hostile") == 0)
 		scenario_hostile(&s);
+	else if (strcmp(scenario, "window") == 0)
+		scenario_window(&s);
 	else
 		SIM_FAIL("unknown SIM_SCENARIO '%s'", scenario);
 	SIM_LOG("scenario %s: all checks passed", scenario ? scenario : "basic");

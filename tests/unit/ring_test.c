@@ -509,7 +509,11 @@ static void test_full_ring(void)
 	CHECK_EQ(n, (SMALL_RING - 8) / fp);
 	free_now = SMALL_RING - n * fp;
 	CHECK_EQ(vmbus_ring_avail_write(&fx.prod), free_now);
-	CHECK_EQ(fx.hdr->pending_send_size, fp);
+	/*
+	 * With the batch unpublished, the consumer could never see room
+	 * appear: the write asks for no signal, the caller must publish.
+	 */
+	CHECK_EQ(fx.hdr->pending_send_size, 0);
 	/* a failed write changes nothing else */
 	CHECK_EQ(fx.prod.index, (1000 + n * fp) % SMALL_RING);
 	CHECK_EQ(vmbus_ring_write(&fx.prod, 1, 0, 0, 0, &(struct vmbus_iov){ pattern, 100 }, 1),
@@ -557,6 +561,10 @@ static void test_full_ring(void)
 	n = 0;
 	while (vmbus_ring_write(&fx.prod, 1, 0, n, 0, &(struct vmbus_iov){ pattern, 500 }, 1) == 0)
 		n++;
+	CHECK_EQ(fx.hdr->pending_send_size, 0);		/* unpublished: no request yet */
+	vmbus_ring_publish(&fx.prod);
+	CHECK_EQ(vmbus_ring_write(&fx.prod, 1, 0, n, 0, &(struct vmbus_iov){ pattern, 500 }, 1),
+		 -EAGAIN);
 	CHECK_EQ(fx.hdr->pending_send_size, footprint(500));
 	vmbus_ring_publish(&fx.prod);
 	for (i = 0; i < n; i++)
@@ -1186,6 +1194,8 @@ static void test_random_fifo(void)
 				p->type = (uint16_t)test_rng_next(&rng);
 				p->flags = (uint16_t)test_rng_next(&rng);
 				p->tid = tid++;
+				uint32_t pending_before = fx.hdr->pending_send_size;
+
 				CHECK_EQ(room, size - used_all - uncommitted);
 				ret = write_split(&fx.prod, &rng, p->type, p->flags, p->tid,
 						  p->ext_len, pattern + p->src, p->len);
@@ -1194,6 +1204,10 @@ static void test_random_fifo(void)
 					CHECK_EQ(fx.hdr->pending_send_size, 0);
 					used_all += footprint(p->len);
 					tail++;
+				} else if (npub != tail) {
+					/* unpublished packets: publish first, no request made */
+					CHECK_EQ(ret, -EAGAIN);
+					CHECK_EQ(fx.hdr->pending_send_size, pending_before);
 				} else {
 					CHECK_EQ(ret, -EAGAIN);
 					CHECK_EQ(fx.hdr->pending_send_size, footprint(p->len));

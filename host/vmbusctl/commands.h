@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * commands.h - the vmbusctl subcommands, one file each. Each gets its own
+ * argv (argv[0] is the subcommand's name) and returns 0, a negative errno
+ * it has reported, or -CTL_EUSAGE (see ctl.h).
+ */
+#ifndef HOST_VMBUSCTL_COMMANDS_H
+#define HOST_VMBUSCTL_COMMANDS_H
+
+int cmd_create(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_channels(int argc, char **argv);
+int cmd_console(int argc, char **argv);
+int cmd_integration(int argc, char **argv);
+int cmd_remove(int argc, char **argv);
+
+#endif
