@@ -213,6 +213,18 @@ static void worker_qmp_event(void *ctx, const char *event, const struct json_val
 	}
 }
 
+static void worker_query_status_reply(void *ctx, const struct json_value *reply, const char *error)
+{
+	struct worker *w = ctx;
+	const char *status = json_get_string(reply, "status");
+
+	if (error || !status) {
+		log_warning("QMP query-status failed: %s", error ? error : "no status");
+		return;
+	}
+	snprintf(w->run_state, sizeof(w->run_state), "%s", status);
+}
+
 static void worker_qmp_tick(struct worker *w)
 {
 	char path[PATH_MAX];
@@ -233,9 +245,14 @@ void worker_stop(struct worker *w, bool force, double timeout_s)
 		return;
 	if (force) {
 		log_info("stopping the VM by force");
-		w->exit_reason = "killed on request";
+		w->exit_reason = "stopped by force on request";
 		w->kill_sent = true;
-		kill(w->qemu_pid, SIGKILL);
+		/* QMP quit ends QEMU at once; SIGKILL if it cannot be asked or does not. */
+		if (qmp_command(&w->qmp, "quit", NULL, NULL, NULL) == 0) {
+			w->stop_deadline = devices_now() + WORKER_KILL_GRACE_S;
+		} else {
+			kill(w->qemu_pid, SIGKILL);
+		}
 		return;
 	}
 	log_info("asking the guest to power down (ACPI), %.0f s before it is killed", timeout_s);
@@ -251,10 +268,15 @@ static void worker_tick(struct worker *w)
 	if (read(w->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		log_warning("timer read failed: %m");
 	worker_qmp_tick(w);
-	if (w->stop_deadline && devices_now() > w->stop_deadline && !w->kill_sent) {
-		log_warning("the guest did not power off in time; killing QEMU");
-		w->exit_reason = "killed after the stop timeout";
+	if (w->stop_deadline && devices_now() > w->stop_deadline && w->qemu_pid > 0) {
+		if (!w->kill_sent) {
+			log_warning("the guest did not power off in time; killing QEMU");
+			w->exit_reason = "killed after the stop timeout";
+		} else {
+			log_warning("QEMU did not quit; killing it");
+		}
 		w->kill_sent = true;
+		w->stop_deadline = 0;
 		kill(w->qemu_pid, SIGKILL);
 	}
 	if (++w->ticks % (1000 / WORKER_TICK_MS) == 0)
@@ -265,12 +287,12 @@ static void worker_qemu_exited(struct worker *w, int status)
 {
 	w->qemu_pid = -1;
 	w->quit = true;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		w->exit_code = WORKER_EXIT_POWEROFF;
-		log_info("QEMU exited: the guest powered off");
-	} else if (WIFSIGNALED(status) && w->kill_sent) {
+	if (w->kill_sent) {
 		w->exit_code = WORKER_EXIT_KILLED;
 		log_info("QEMU was killed (%s)", w->exit_reason ? w->exit_reason : "on request");
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		w->exit_code = WORKER_EXIT_POWEROFF;
+		log_info("QEMU exited: the guest powered off");
 	} else if (WIFSIGNALED(status)) {
 		w->exit_code = WORKER_EXIT_CRASHED;
 		log_error("QEMU died of signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -350,12 +372,19 @@ static void worker_loop(struct worker *w)
 			case TAG_SIGNAL:
 				worker_signal(w);
 				break;
-			case TAG_QMP:
+			case TAG_QMP: {
+				bool was_ready = w->qmp.ready;
+
 				if (qmp_handle_input(&w->qmp) < 0) {
 					epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->qmp.fd, NULL);
 					qmp_close(&w->qmp);
+				} else if (!was_ready && w->qmp.ready) {
+					log_debug("QMP connected");
+					qmp_command(&w->qmp, "query-status", NULL,
+						    worker_query_status_reply, w);
 				}
 				break;
+			}
 			case TAG_CONTROL:
 				control_handle_connection(w);
 				break;

@@ -21,9 +21,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 say "building the guest image (Debian kernel $VM_KVER, busybox, openvmbus modules, openvmbusd)"
-libs=()
-while read -r lib; do libs+=("$(readlink -f "$lib"):$lib"); done < <(ldd "$BUILD/guest/openvmbusd" |
-	awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }')
+mapfile -t libs < <(vm_libs_of "$BUILD/guest/openvmbusd")
 vm_build_initramfs -s - "$demo/initrd.img" "$BUILD/guest/openvmbusd:/usr/sbin/openvmbusd" \
 	"${libs[@]}" <<'GUEST'
 # The openvmbus driver autoloads from the device's modalias; the daemon

@@ -268,6 +268,15 @@ _vm_module_files() {
 	return "${PIPESTATUS[0]}"
 }
 
+# vm_libs_of BINARY: the shared libraries BINARY needs, as SRC:DEST pairs for
+# vm_build_initramfs (symbolic links resolved, so the guest gets the files).
+vm_libs_of() {
+	local lib
+	while read -r lib; do
+		printf '%s:%s\n' "$(readlink -f "$lib")" "$lib"
+	done < <(ldd "$1" | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }')
+}
+
 # vm_build_initramfs [-m MODULES] [-l LOAD] [-e NAME=VALUE]... [-s SCRIPT] OUT [SRC[:DEST]...]
 #   -m MODULES  Debian modules to carry, with dependencies (default
 #               $VM_MODULES_DEFAULT); our $BUILD/kmod/*.ko always come along
