@@ -443,36 +443,15 @@ bool openvmbus_channel_recv_ready(struct openvmbus_channel *ch)
 }
 EXPORT_SYMBOL_GPL(openvmbus_channel_recv_ready);
 
-/*
- * Room for one packet of len payload bytes, by the rule vmbus_ring_write()
- * applies; if there is none, ask the host for a signal (pending_send_size)
- * and look again, as vmbus_ring_write() does when it fails.
- */
-static bool channel_ring_has_room(struct vmbus_ring *r, u32 len)
-{
-	u64 need = sizeof(struct vmbus_packet_desc) + VMBUS_ALIGN8((u64)len) +
-		   VMBUS_PACKET_TRAILER_SIZE;
-	s64 avail;
-
-	if (len > vmbus_ring_max_payload(r))
-		return true;	/* the send fails at once with -EMSGSIZE */
-	avail = vmbus_ring_avail_write(r);
-	if (avail < 0 || avail > need)
-		return true;
-	WRITE_ONCE(r->hdr->pending_send_size, (u32)need);
-	virt_mb();
-	avail = vmbus_ring_avail_write(r);
-	return avail < 0 || avail > need;
-}
-
 bool openvmbus_channel_send_ready(struct openvmbus_channel *ch, u32 len)
 {
 	unsigned long irqflags;
 	bool ready = true;
 
 	spin_lock_irqsave(&ch->send_lock, irqflags);
+	/* A corrupted ring reads as ready: the send then reports it. */
 	if (channel_writable(ch))
-		ready = channel_ring_has_room(&ch->send_ring, len);
+		ready = vmbus_ring_write_ready(&ch->send_ring, len) != 0;
 	spin_unlock_irqrestore(&ch->send_lock, irqflags);
 	return ready;
 }

@@ -9,6 +9,7 @@ packages=(
 	qemu-system-x86 qemu-utils busybox-static cpio			# VM tests
 	liburing-dev libsystemd-dev					# worker, daemon
 	fio e2fsprogs xz-utils						# storage tests, bench, VM boot
+	kexec-tools							# kexec test of the guest bus
 )
 
 missing=()

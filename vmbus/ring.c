@@ -94,6 +94,32 @@ int64_t vmbus_ring_avail_write(const struct vmbus_ring *r)
 	return r->size - ring_used(r, r->index, (uint32_t)read);
 }
 
+/* Bytes a packet with this payload occupies, trailer included. */
+static uint64_t ring_footprint(uint64_t payload)
+{
+	return DESC_SIZE + VMBUS_ALIGN8(payload) + VMBUS_PACKET_TRAILER_SIZE;
+}
+
+int vmbus_ring_write_ready(struct vmbus_ring *r, uint32_t len)
+{
+	uint64_t need = ring_footprint(len);
+	int64_t avail;
+
+	if (len > vmbus_ring_max_payload(r))
+		return 1;
+	avail = vmbus_ring_avail_write(r);
+	if (avail < 0)
+		return (int)avail;
+	if ((uint64_t)avail > need)
+		return 1;
+	vmbus_write_once(r->hdr->pending_send_size, (uint32_t)need);
+	vmbus_mb();
+	avail = vmbus_ring_avail_write(r);
+	if (avail < 0)
+		return (int)avail;
+	return (uint64_t)avail > need;
+}
+
 int vmbus_ring_write(struct vmbus_ring *r, uint16_t type, uint16_t flags,
 		     uint64_t trans_id, uint32_t ext_len,
 		     const struct vmbus_iov *iov, unsigned int niov)

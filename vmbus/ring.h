@@ -132,6 +132,15 @@ int vmbus_ring_send(struct vmbus_ring *r, uint16_t type, uint16_t flags,
 		    uint64_t trans_id, const void *payload, uint32_t len,
 		    bool *ret_signal);
 
+/*
+ * Would a write of a len-byte payload fit now? If not, set
+ * pending_send_size (as a failed write would) so the consumer signals once
+ * it does, and look again. Returns 1 (fits, or can never fit: the write will
+ * say -EMSGSIZE), 0 (no room; a signal will come), or -EPROTO. For poll():
+ * the caller must have nothing unpublished.
+ */
+int vmbus_ring_write_ready(struct vmbus_ring *r, uint32_t len);
+
 /* Free bytes for the producer (>= 0), or -EPROTO. */
 int64_t vmbus_ring_avail_write(const struct vmbus_ring *r);
 

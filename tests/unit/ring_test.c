@@ -488,6 +488,36 @@ static void test_ext_len(void)
 	fx_free(&fx);
 }
 
+/* vmbus_ring_write_ready() answers as vmbus_ring_write() would, and asks for a signal. */
+static void test_write_ready(void)
+{
+	struct ring_fx fx;
+	uint32_t n = 0, fp = footprint(100);
+	bool sig;
+
+	fx_init(&fx, SMALL_RING);
+	CHECK_EQ(vmbus_ring_write_ready(&fx.prod, 100), 1);
+	CHECK_EQ(fx.hdr->pending_send_size, 0);
+	/* too large ever to fit: ready, so the write reports -EMSGSIZE at once */
+	CHECK_EQ(vmbus_ring_write_ready(&fx.prod, vmbus_ring_max_payload(&fx.prod) + 1), 1);
+	while (vmbus_ring_write_ready(&fx.prod, 100) == 1) {
+		CHECK_EQ(vmbus_ring_send(&fx.prod, 1, 0, n, pattern, 100, &sig), 0);
+		n++;
+		CHECK(n < 1000);
+	}
+	CHECK_EQ(n, (SMALL_RING - 8) / fp);
+	CHECK_EQ(fx.hdr->pending_send_size, fp);
+	CHECK_EQ(vmbus_ring_send(&fx.prod, 1, 0, n, pattern, 100, &sig), -EAGAIN);
+	/* the consumer frees one packet: the crossing is signalled and the write fits */
+	read_check(&fx, 1, 0, 0, 0, pattern, 100);
+	CHECK(vmbus_ring_read_commit(&fx.cons));
+	CHECK_EQ(vmbus_ring_write_ready(&fx.prod, 100), 1);
+	/* hostile read index */
+	fx.hdr->read_index = 13;
+	CHECK_EQ(vmbus_ring_write_ready(&fx.prod, 100), -EPROTO);
+	fx_free(&fx);
+}
+
 static void test_full_ring(void)
 {
 	struct ring_fx fx;
@@ -1340,6 +1370,7 @@ int main(void)
 	test_write_size_limits();
 	test_ext_len();
 	test_full_ring();
+	test_write_ready();
 	test_read_small_buffer_and_skip();
 	test_batching();
 	test_signalling();
