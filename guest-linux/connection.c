@@ -454,10 +454,13 @@ static int conn_negotiate(struct openvmbus_conn *conn)
 		return -EPROTO;
 	}
 	conn->version = r->version;
-	/* Ids must also fit the event bitmaps, whose bit 0 is unused. */
+	/*
+	 * max_channels (in the BAR header and in CONNECT_RESULT) is the number
+	 * of bits in an event bitmap; ids run from 1 to max_channels - 1.
+	 */
 	conn->max_channel_id = conn->layout.max_channels - 1;
-	if (r->max_channels && r->max_channels < conn->max_channel_id)
-		conn->max_channel_id = r->max_channels;
+	if (r->max_channels > 1 && r->max_channels - 1 < conn->max_channel_id)
+		conn->max_channel_id = r->max_channels - 1;
 	conn->max_gpadl_pages = VMBUS_MAX_GPADL_PAGES;
 	if (r->max_gpadl_pages && r->max_gpadl_pages < conn->max_gpadl_pages)
 		conn->max_gpadl_pages = r->max_gpadl_pages;
