@@ -20,9 +20,10 @@
 #include "host/log.h"
 #include "host/worker.h"
 #include "vmbus/classes.h"
+#include "vmbus/ic.h"
 
 #define CONTROL_MAX_REQUEST 1024
-#define CONTROL_MAX_ARGS 8
+#define CONTROL_MAX_ARGS 64
 
 struct control_command {
 	const char *name;
@@ -144,22 +145,72 @@ static int control_channels(struct worker *w, int argc, char **argv, struct json
 
 static int control_stop(struct worker *w, int argc, char **argv, struct json_writer *out)
 {
-	bool force = false;
+	bool force = false, no_kill = false;
 	double timeout = 60;
 	int i;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--force") == 0)
 			force = true;
+		else if (strcmp(argv[i], "--no-kill") == 0)
+			no_kill = true;
 		else if (strncmp(argv[i], "--timeout=", 10) == 0)
 			timeout = strtod(argv[i] + 10, NULL);
 		else
 			return -EINVAL;
 	}
-	if (timeout <= 0)
+	if (timeout <= 0 || (force && no_kill))
 		return -EINVAL;
-	worker_stop(w, force, timeout);
+	/* --no-kill: ACPI power-down only; whoever asked decides what comes next. */
+	worker_stop(w, force, no_kill ? 0 : timeout);
 	json_bool(out, "force", force);
+	return 0;
+}
+
+/* shutdown poweroff|reboot [--force] [--timeout=S] [--reason TEXT...] */
+static int control_shutdown(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	struct device *dev = bus_find_device(&w->bus, "shutdown");
+	char reason[VMBUS_SHUTDOWN_REASON_MAX + 1] = "";
+	uint32_t action, timeout = 60;
+	bool force = false;
+	size_t len = 0;
+	int i, r;
+
+	if (argc < 2)
+		return -EINVAL;
+	if (strcmp(argv[1], "poweroff") == 0)
+		action = VMBUS_SHUTDOWN_POWEROFF;
+	else if (strcmp(argv[1], "reboot") == 0)
+		action = VMBUS_SHUTDOWN_REBOOT;
+	else
+		return -EINVAL;
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0) {
+			force = true;
+		} else if (strncmp(argv[i], "--timeout=", 10) == 0) {
+			timeout = (uint32_t)strtoul(argv[i] + 10, NULL, 10);
+		} else if (strcmp(argv[i], "--reason") == 0) {
+			for (i++; i < argc; i++) {
+				size_t n = strlen(argv[i]);
+
+				if (len + n + 1 > VMBUS_SHUTDOWN_REASON_MAX)
+					return -E2BIG;
+				if (len)
+					reason[len++] = ' ';
+				memcpy(reason + len, argv[i], n + 1);
+				len += n;
+			}
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (!dev)
+		return -ENODEV;
+	r = shutdown_device_request(dev, action, force, timeout, reason);
+	if (r < 0)
+		return r;
+	json_string(out, "action", argv[1]);
 	return 0;
 }
 
@@ -218,7 +269,10 @@ static int control_help(struct worker *w, int argc, char **argv, struct json_wri
 static const struct control_command control_commands[] = {
 	{ "status", control_status, "VM, bus and service state" },
 	{ "channels", control_channels, "every channel: class, state, target CPU, counters" },
-	{ "stop", control_stop, "stop [--force] [--timeout=S]: power down, kill after S seconds" },
+	{ "stop", control_stop,
+	  "stop [--force | --no-kill] [--timeout=S]: ACPI power-down, killed after S seconds" },
+	{ "shutdown", control_shutdown,
+	  "shutdown poweroff|reboot [--force] [--timeout=S] [--reason TEXT]: ask the guest's service" },
 	{ "offer", control_offer, "offer NAME: hot-add a device of class NAME" },
 	{ "rescind", control_rescind, "rescind NAME: hot-remove the device of class NAME" },
 	{ "help", control_help, "this list" },

@@ -9,6 +9,7 @@
 
 const struct device_ops *const devices_all[] = {
 	&heartbeat_device_ops,
+	&shutdown_device_ops,
 	&echo_device_ops,
 	NULL,
 };

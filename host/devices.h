@@ -9,6 +9,14 @@
 
 extern const struct device_ops echo_device_ops;
 extern const struct device_ops heartbeat_device_ops;
+extern const struct device_ops shutdown_device_ops;
+
+/*
+ * Ask the guest's shutdown service to power off or reboot. -ENODEV when no
+ * guest service has negotiated the channel (the caller falls back to ACPI).
+ */
+int shutdown_device_request(struct device *dev, uint32_t action, bool force, uint32_t timeout_s,
+			    const char *reason);
 
 /* Backend by its short name (as in vmbus/classes.h), or NULL. */
 const struct device_ops *devices_find(const char *name);

@@ -255,10 +255,13 @@ void worker_stop(struct worker *w, bool force, double timeout_s)
 		}
 		return;
 	}
-	log_info("asking the guest to power down (ACPI), %.0f s before it is killed", timeout_s);
+	if (timeout_s > 0)
+		log_info("asking the guest to power down (ACPI), %.0f s before it is killed", timeout_s);
+	else
+		log_info("asking the guest to power down (ACPI)");
 	if (qmp_command(&w->qmp, "system_powerdown", NULL, NULL, NULL) < 0)
-		log_warning("QMP is not connected; the VM will be killed after the timeout");
-	w->stop_deadline = devices_now() + timeout_s;
+		log_warning("QMP is not connected: cannot send the ACPI power-down");
+	w->stop_deadline = timeout_s > 0 ? devices_now() + timeout_s : 0;
 }
 
 static void worker_tick(struct worker *w)

@@ -48,7 +48,7 @@ struct worker {
 
 /* Path of a file in the run directory (sockets, logs, pid files). */
 int worker_run_path(const struct worker *w, const char *name, char *buf, size_t n);
-/* Begin stopping the VM: ACPI power-down, killed after timeout_s; force kills now. */
+/* Begin stopping the VM: ACPI power-down, killed after timeout_s (0: never); force kills now. */
 void worker_stop(struct worker *w, bool force, double timeout_s);
 
 /* control.c */

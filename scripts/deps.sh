@@ -10,6 +10,7 @@ packages=(
 	liburing-dev libsystemd-dev					# worker, daemon
 	fio e2fsprogs xz-utils						# storage tests, bench, VM boot
 	kexec-tools							# kexec test of the guest bus
+	mmdebstrap							# Debian guest image (tests/vm/debian.sh)
 )
 
 missing=()

@@ -21,6 +21,7 @@
 enum vmbus_ic_type {
 	VMBUS_IC_NEGOTIATE		= 1,
 	VMBUS_IC_HEARTBEAT		= 2,	/* request h->g, answer g->h */
+	VMBUS_IC_SHUTDOWN		= 3,	/* request h->g, answer g->h */
 };
 
 #define VMBUS_IC_F_RESPONSE	0x1u	/* flags: this message answers a request */
@@ -47,6 +48,40 @@ struct vmbus_ic_negotiate {
 struct vmbus_ic_heartbeat {
 	uint32_t guest_state;	/* 0 unknown; later versions report systemd's state */
 	uint32_t reserved;
+};
+
+/* Shutdown (docs/protocol/shutdown.md). */
+#define VMBUS_IC_SHUTDOWN_VERSION_1	VMBUS_VERSION(1, 0)
+#define VMBUS_SHUTDOWN_REASON_MAX	256u	/* bytes of UTF-8, no NUL */
+#define VMBUS_SHUTDOWN_MESSAGE_MAX	512u
+
+enum vmbus_shutdown_action {
+	VMBUS_SHUTDOWN_POWEROFF	= 1,
+	VMBUS_SHUTDOWN_REBOOT	= 2,
+};
+
+#define VMBUS_SHUTDOWN_F_FORCE	0x1u	/* go ahead despite inhibitors */
+
+/* Request payload; reason_len bytes of reason follow. */
+struct vmbus_ic_shutdown_request {
+	uint32_t action;	/* enum vmbus_shutdown_action */
+	uint32_t flags;		/* VMBUS_SHUTDOWN_F_* */
+	uint32_t timeout_s;	/* how long the host waits before its fallback */
+	uint32_t reason_len;
+};
+
+enum vmbus_shutdown_result {
+	VMBUS_SHUTDOWN_ACCEPTED		= 0,	/* the guest is shutting down */
+	VMBUS_SHUTDOWN_NOT_READY	= 1,	/* e.g. still booting; try again */
+	VMBUS_SHUTDOWN_IN_PROGRESS	= 2,	/* a shutdown is already under way */
+	VMBUS_SHUTDOWN_INHIBITED	= 3,	/* an inhibitor blocks it (not forced) */
+	VMBUS_SHUTDOWN_FAILED		= 4,	/* see the message */
+};
+
+/* Answer payload; message_len bytes of message follow. */
+struct vmbus_ic_shutdown_answer {
+	uint32_t result;	/* enum vmbus_shutdown_result */
+	uint32_t message_len;
 };
 
 /*

@@ -6,6 +6,8 @@
  *   basic    a well-behaved guest: connect, offers, echo with checksums,
  *            heartbeat, retarget, sub-channels, rescind and hot-add,
  *            unload and reconnect
+ *   shutdown the shutdown service: inhibited, malformed answer, accepted
+ *   window   many packets in flight, no missed signal
  *   hostile  malformed control messages, bad GPADLs, bad opens, corrupted
  *            ring indices and packet lengths, doorbell and request floods,
  *            a corrupted control ring; after each, the worker must still
@@ -381,6 +383,152 @@ static void scenario_hostile(struct sim *s)
 	SIM_LOG("worker status: %s", reply);
 }
 
+/* Serve the shutdown service's negotiation; returns the channel. */
+static struct sim_channel *shutdown_open(struct sim *s)
+{
+	struct sim_channel *c = must_find(s, "shutdown", 0);
+	uint8_t buf[256];
+	struct vmbus_ic_hdr h;
+	int r;
+
+	if (sim_open(s, c, 2, 1))
+		SIM_FAIL("cannot open shutdown");
+	r = sim_recv(s, c, buf, sizeof(buf), NULL, 5000);
+	if (r < (int)sizeof(h))
+		SIM_FAIL("shutdown: no negotiation");
+	memcpy(&h, buf, sizeof(h));
+	if (h.type != VMBUS_IC_NEGOTIATE)
+		SIM_FAIL("shutdown: expected NEGOTIATE, got %u", h.type);
+	h.flags = VMBUS_IC_F_RESPONSE;
+	h.version = VMBUS_IC_SHUTDOWN_VERSION_1;
+	h.payload_len = 0;
+	sim_send(s, c, &h, sizeof(h), h.seq);
+	return c;
+}
+
+/* Wait for a shutdown request; check it; answer with result and message. */
+static void shutdown_answer(struct sim *s, struct sim_channel *c, uint32_t want_action,
+			    const char *want_reason, uint32_t result, const char *message,
+			    uint32_t claimed_len)
+{
+	uint8_t buf[1024];
+	struct vmbus_ic_hdr h;
+	struct vmbus_ic_shutdown_request req;
+	struct vmbus_ic_shutdown_answer a = { .result = result, .message_len = claimed_len };
+	int r = sim_recv(s, c, buf, sizeof(buf), NULL, 5000);
+
+	if (r < (int)(sizeof(h) + sizeof(req)))
+		SIM_FAIL("shutdown: no request (%d)", r);
+	memcpy(&h, buf, sizeof(h));
+	memcpy(&req, buf + sizeof(h), sizeof(req));
+	if (h.type != VMBUS_IC_SHUTDOWN || req.action != want_action ||
+	    req.reason_len != strlen(want_reason) ||
+	    memcmp(buf + sizeof(h) + sizeof(req), want_reason, req.reason_len))
+		SIM_FAIL("shutdown: request type %u action %u reason '%.*s'", h.type, req.action,
+			 (int)req.reason_len, (char *)buf + sizeof(h) + sizeof(req));
+	h.flags = VMBUS_IC_F_RESPONSE;
+	h.payload_len = (uint32_t)(sizeof(a) + strlen(message));
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), &a, sizeof(a));
+	memcpy(buf + sizeof(h) + sizeof(a), message, strlen(message));
+	sim_send(s, c, buf, h.payload_len + (uint32_t)sizeof(h), h.seq);
+}
+
+static void scenario_shutdown(struct sim *s)
+{
+	struct sim_channel *c;
+	char reply[4096];
+
+	if (sim_connect(s))
+		SIM_FAIL("connect refused");
+	c = shutdown_open(s);
+	status_expect("status", "\"guest_service\":true");
+
+	/* An inhibitor blocks it: the host shows who. */
+	sim_worker_request("shutdown poweroff --reason maintenance window", reply, sizeof(reply));
+	if (!strstr(reply, "\"ok\":true"))
+		SIM_FAIL("shutdown request refused by the worker: %s", reply);
+	shutdown_answer(s, c, VMBUS_SHUTDOWN_POWEROFF, "maintenance window", VMBUS_SHUTDOWN_INHIBITED,
+			"blocked by inhibitor: backup (pid 42)", 37);
+	status_expect("status", "\"result\":\"inhibited\",\"message\":\"blocked by inhibitor: backup (pid 42)\"");
+	SIM_LOG("shutdown: an inhibited request is reported with the guest's message");
+
+	/* A malformed answer (message longer than the packet) resets the channel. */
+	sim_worker_request("shutdown reboot", reply, sizeof(reply));
+	shutdown_answer(s, c, VMBUS_SHUTDOWN_REBOOT, "", VMBUS_SHUTDOWN_ACCEPTED, "x", 400);
+	for (int i = 0; i < 50 && sim_find(s, "shutdown", 0) &&
+	     sim_find(s, "shutdown", 0)->offer.channel_id == c->offer.channel_id; i++) {
+		union vmbus_ctl_msg m;
+
+		sim_ctl_wait(s, 0, &m, 100);
+	}
+	wait_offer(s, "shutdown");
+	c = shutdown_open(s);
+	SIM_LOG("shutdown: a malformed answer reset the channel, which came back");
+
+	/* Accepted, forced, with a reason. */
+	sim_worker_request("shutdown poweroff --force --timeout=30 --reason host maintenance", reply,
+			   sizeof(reply));
+	shutdown_answer(s, c, VMBUS_SHUTDOWN_POWEROFF, "host maintenance", VMBUS_SHUTDOWN_ACCEPTED,
+			"powering off", 12);
+	status_expect("status", "\"force\":true");
+	status_expect("status", "\"result\":\"accepted\"");
+	SIM_LOG("shutdown: accepted; the guest powers off");
+}
+
+/*
+ * A guest that stays up and serves the shutdown service as
+ * SIM_SHUTDOWN_ANSWER says: "accept" (answer, then power off), "inhibit"
+ * (refuse with a message), or "none" (never open the service: the host
+ * must fall back to ACPI, which this guest honours by powering off).
+ */
+static void scenario_serve_shutdown(struct sim *s)
+{
+	const char *mode = getenv("SIM_SHUTDOWN_ANSWER") ?: "accept";
+	struct sim_channel *c = NULL;
+	uint8_t buf[1024];
+
+	if (sim_connect(s))
+		SIM_FAIL("connect refused");
+	if (strcmp(mode, "none") != 0)
+		c = shutdown_open(s);
+	for (;;) {
+		struct vmbus_ic_hdr h;
+		struct vmbus_ic_shutdown_answer a = { 0 };
+		const char *msg;
+		int r;
+
+		if (s->powerdown_requested) {
+			SIM_LOG("ACPI power-down: powering off");
+			return;
+		}
+		if (!c) {
+			sim_poll(s, 50);
+			continue;
+		}
+		r = sim_recv(s, c, buf, sizeof(buf), NULL, 50);
+		if (r == -ETIMEDOUT)
+			continue;
+		if (r < (int)sizeof(h))
+			SIM_FAIL("shutdown: bad message (%d)", r);
+		memcpy(&h, buf, sizeof(h));
+		msg = strcmp(mode, "inhibit") == 0 ? "blocked by inhibitor: backup (pid 42)" : "powering off";
+		a.result = strcmp(mode, "inhibit") == 0 ? VMBUS_SHUTDOWN_INHIBITED : VMBUS_SHUTDOWN_ACCEPTED;
+		a.message_len = (uint32_t)strlen(msg);
+		h.flags = VMBUS_IC_F_RESPONSE;
+		h.payload_len = (uint32_t)(sizeof(a) + a.message_len);
+		memcpy(buf, &h, sizeof(h));
+		memcpy(buf + sizeof(h), &a, sizeof(a));
+		memcpy(buf + sizeof(h) + sizeof(a), msg, a.message_len);
+		sim_send(s, c, buf, (uint32_t)sizeof(h) + h.payload_len, h.seq);
+		if (a.result == VMBUS_SHUTDOWN_ACCEPTED) {
+			sim_poll(s, 300);
+			SIM_LOG("shutdown accepted: powering off");
+			return;
+		}
+	}
+}
+
 /* Many packets in flight: the host must never miss a signal (no stall check may fire). */
 static void scenario_window(struct sim *s)
 {
@@ -426,6 +574,10 @@ int main(int argc, char **argv)
 		scenario_hostile(&s);
 	else if (strcmp(scenario, "window") == 0)
 		scenario_window(&s);
+	else if (strcmp(scenario, "shutdown") == 0)
+		scenario_shutdown(&s);
+	else if (strcmp(scenario, "serve-shutdown") == 0)
+		scenario_serve_shutdown(&s);
 	else
 		SIM_FAIL("unknown SIM_SCENARIO '%s'", scenario);
 	SIM_LOG("scenario %s: all checks passed", scenario ? scenario : "basic");

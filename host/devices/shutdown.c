@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * shutdown.c - the graceful shutdown/reboot integration service, host
+ * side: sends a request on behalf of `vmbusctl shutdown` and keeps the
+ * guest's answer for `status`. Protocol: docs/protocol/shutdown.md.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/devices.h"
+#include "host/devices/ic.h"
+#include "host/log.h"
+#include "vmbus/classes.h"
+
+struct shutdown_state {
+	struct ic_service ic;
+	bool open;
+	bool requested;			/* a request was sent */
+	uint32_t action;
+	bool force;
+	uint64_t request_seq;
+	double requested_at;
+	bool answered;
+	uint32_t result;
+	char message[VMBUS_SHUTDOWN_MESSAGE_MAX + 1];
+};
+
+static struct shutdown_state *shutdown_state(struct device *dev)
+{
+	struct shutdown_state *s = dev->priv;
+
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return NULL;
+		s->ic.name = "shutdown";
+		s->ic.version_min = s->ic.version_max = VMBUS_IC_SHUTDOWN_VERSION_1;
+		dev->priv = s;
+	}
+	return s;
+}
+
+static const char *shutdown_result_name(uint32_t result)
+{
+	switch (result) {
+	case VMBUS_SHUTDOWN_ACCEPTED: return "accepted";
+	case VMBUS_SHUTDOWN_NOT_READY: return "not-ready";
+	case VMBUS_SHUTDOWN_IN_PROGRESS: return "in-progress";
+	case VMBUS_SHUTDOWN_INHIBITED: return "inhibited";
+	case VMBUS_SHUTDOWN_FAILED: return "failed";
+	}
+	return "unknown";
+}
+
+int shutdown_device_request(struct device *dev, uint32_t action, bool force, uint32_t timeout_s,
+			    const char *reason)
+{
+	struct shutdown_state *s = shutdown_state(dev);
+	uint8_t payload[sizeof(struct vmbus_ic_shutdown_request) + VMBUS_SHUTDOWN_REASON_MAX];
+	struct vmbus_ic_shutdown_request req = {
+		.action = action, .flags = force ? VMBUS_SHUTDOWN_F_FORCE : 0, .timeout_s = timeout_s,
+	};
+	size_t rlen = reason ? strlen(reason) : 0;
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	if (action != VMBUS_SHUTDOWN_POWEROFF && action != VMBUS_SHUTDOWN_REBOOT)
+		return -EINVAL;
+	if (rlen > VMBUS_SHUTDOWN_REASON_MAX)
+		return -E2BIG;
+	if (!dev->primary || dev->primary->state != CHANNEL_OPEN || !s->ic.version)
+		return -ENODEV;		/* no guest service: the caller falls back */
+	req.reason_len = (uint32_t)rlen;
+	memcpy(payload, &req, sizeof(req));
+	if (rlen)
+		memcpy(payload + sizeof(req), reason, rlen);
+	r = ic_send(dev->primary, VMBUS_IC_SHUTDOWN, s->ic.version, ++s->ic.seq, payload,
+		    (uint32_t)(sizeof(req) + rlen));
+	if (r < 0)
+		return r;
+	s->requested = true;
+	s->answered = false;
+	s->action = action;
+	s->force = force;
+	s->request_seq = s->ic.seq;
+	s->requested_at = devices_now();
+	s->message[0] = '\0';
+	log_info("shutdown: asked the guest to %s%s%s%s", action == VMBUS_SHUTDOWN_REBOOT ? "reboot" : "power off",
+		 force ? " (forced)" : "", rlen ? ": " : "", rlen ? reason : "");
+	return 0;
+}
+
+static void shutdown_answer(void *ctx, struct channel *ch, const struct vmbus_ic_hdr *h,
+			    const uint8_t *payload)
+{
+	struct shutdown_state *s = ctx;
+	struct vmbus_ic_shutdown_answer a;
+	uint32_t i;
+
+	if (h->type != VMBUS_IC_SHUTDOWN || h->payload_len < sizeof(a)) {
+		channel_reset(ch, "shutdown: malformed answer");
+		return;
+	}
+	memcpy(&a, payload, sizeof(a));
+	if (a.message_len > VMBUS_SHUTDOWN_MESSAGE_MAX || a.message_len > h->payload_len - sizeof(a)) {
+		channel_reset(ch, "shutdown: answer message longer than its payload or 512 bytes");
+		return;
+	}
+	memcpy(s->message, payload + sizeof(a), a.message_len);
+	s->message[a.message_len] = '\0';
+	/* Guest text goes into logs: no control characters. */
+	for (i = 0; i < a.message_len; i++)
+		if ((unsigned char)s->message[i] < 0x20 || s->message[i] == 0x7f)
+			s->message[i] = '?';
+	s->answered = true;
+	s->result = a.result;
+	log_info("shutdown: the guest answered %s%s%s", shutdown_result_name(a.result),
+		 a.message_len ? ": " : "", s->message);
+}
+
+static int shutdown_open(struct device *dev, struct channel *ch)
+{
+	struct shutdown_state *s = shutdown_state(dev);
+
+	if (!s)
+		return -ENOMEM;
+	s->open = true;
+	return ic_open(&s->ic, ch);
+}
+
+static void shutdown_close(struct device *dev, struct channel *ch)
+{
+	struct shutdown_state *s = dev->priv;
+
+	(void)ch;
+	if (s) {
+		s->open = false;
+		s->ic.version = 0;
+	}
+}
+
+static void shutdown_event(struct device *dev, struct channel *ch)
+{
+	struct shutdown_state *s = shutdown_state(dev);
+
+	if (s)
+		ic_receive(&s->ic, ch, shutdown_answer, s);
+}
+
+static void shutdown_status(struct device *dev, struct json_writer *w)
+{
+	struct shutdown_state *s = dev->priv;
+	char version[16];
+
+	json_bool(w, "guest_service", s && s->open && s->ic.version);
+	if (s && s->ic.version)
+		json_string(w, "protocol", ic_version_text(&s->ic, version, sizeof(version)));
+	if (!s || !s->requested)
+		return;
+	json_object_begin(w, "last_request");
+	json_string(w, "action", s->action == VMBUS_SHUTDOWN_REBOOT ? "reboot" : "poweroff");
+	json_bool(w, "force", s->force);
+	json_uint(w, "sequence", s->request_seq);
+	json_double(w, "ago", devices_now() - s->requested_at);
+	json_string(w, "result", s->answered ? shutdown_result_name(s->result) : "waiting");
+	if (s->answered)
+		json_string(w, "message", s->message);
+	json_object_end(w);
+}
+
+static void shutdown_destroy(struct device *dev)
+{
+	free(dev->priv);
+}
+
+const struct device_ops shutdown_device_ops = {
+	.name = "shutdown",
+	.class_id = VMBUS_CLASS_SHUTDOWN,
+	.ring_size_max = 64 * 1024,
+	.open = shutdown_open,
+	.close = shutdown_close,
+	.event = shutdown_event,
+	.status = shutdown_status,
+	.destroy = shutdown_destroy,
+};
