@@ -19,13 +19,14 @@
 
 static const struct service_ops *const openvmbusd_services[] = {
 	&heartbeat_service_ops,
+	&shutdown_service_ops,
 };
 #define NSERVICES (sizeof(openvmbusd_services) / sizeof(openvmbusd_services[0]))
 
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: openvmbusd [--dev-dir DIR]\n"
-		   "Serves the openvmbus integration services of this guest (heartbeat).\n"
+		   "Serves the openvmbus integration services of this guest (heartbeat, shutdown).\n"
 		   "  --dev-dir DIR   where the service devices are (default /dev/openvmbus)\n");
 }
 

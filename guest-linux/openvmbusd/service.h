@@ -43,5 +43,6 @@ int service_reply(struct service *s, const struct vmbus_ic_hdr *h, int32_t statu
 		  const void *payload, uint32_t len);
 
 extern const struct service_ops heartbeat_service_ops;
+extern const struct service_ops shutdown_service_ops;
 
 #endif

@@ -21,7 +21,8 @@
 # udev rule, serial-getty@ttyS0 masked (the test owns ttyS0), and
 # vmtest.service, which runs the test's script at multi-user.target under
 # bash with /lib/vmtest.sh (lib.sh's guest helpers), prints its RESULT
-# lines, the dmesg and GUEST-DONE on /dev/ttyS0 and then `systemctl poweroff`.
+# lines, the dmesg and GUEST-DONE on /dev/ttyS0 and then `systemctl poweroff`
+# (unless the test sets VMTEST_HOST_POWEROFF=1: then the host shuts it down).
 #
 # The Debian kernel has virtio_blk and ext4 as modules, so the guest boots
 # with a small initramfs (vm_debian_initramfs: lib.sh's busybox base with
@@ -192,6 +193,12 @@ dmesg
 echo GUEST-DMESG-END
 echo "GUEST-DONE $rc"
 sync
+# A test of the host's shutdown leaves the power-off to the host.
+[ -r /etc/vmtest/env ] && . /etc/vmtest/env
+if [ "${VMTEST_HOST_POWEROFF:-0}" = 1 ]; then
+	echo "GUEST-AWAITS-HOST-POWEROFF"
+	exit 0
+fi
 systemctl poweroff --no-block
 EOF
 	chmod 755 "$root/opt/vmtest/run"
