@@ -46,9 +46,43 @@ struct vmbus_ic_negotiate {
 
 /* Heartbeat answer payload. */
 struct vmbus_ic_heartbeat {
-	uint32_t guest_state;	/* 0 unknown; later versions report systemd's state */
+	uint32_t guest_state;	/* enum vmbus_guest_system_state */
 	uint32_t reserved;
 };
+
+/* The guest's overall state, as systemd reports it (SystemState). */
+enum vmbus_guest_system_state {
+	VMBUS_GUEST_SYSTEM_UNKNOWN = 0,	/* not reported (no systemd) */
+	VMBUS_GUEST_SYSTEM_INITIALIZING,
+	VMBUS_GUEST_SYSTEM_STARTING,
+	VMBUS_GUEST_SYSTEM_RUNNING,
+	VMBUS_GUEST_SYSTEM_DEGRADED,
+	VMBUS_GUEST_SYSTEM_MAINTENANCE,
+	VMBUS_GUEST_SYSTEM_STOPPING,
+	VMBUS_GUEST_SYSTEM_OFFLINE,
+	VMBUS_GUEST_SYSTEM_STATE_COUNT
+};
+
+/* systemd's names, indexed by enum vmbus_guest_system_state. */
+static const char *const vmbus_guest_system_state_names[VMBUS_GUEST_SYSTEM_STATE_COUNT] = {
+	"unknown", "initializing", "starting", "running", "degraded", "maintenance",
+	"stopping", "offline",
+};
+
+static inline const char *vmbus_guest_system_state_name(uint32_t state)
+{
+	return state < VMBUS_GUEST_SYSTEM_STATE_COUNT ? vmbus_guest_system_state_names[state] : "unknown";
+}
+
+static inline uint32_t vmbus_guest_system_state_from_name(const char *name)
+{
+	uint32_t i;
+
+	for (i = 1; i < VMBUS_GUEST_SYSTEM_STATE_COUNT; i++)
+		if (strcmp(vmbus_guest_system_state_names[i], name) == 0)
+			return i;
+	return VMBUS_GUEST_SYSTEM_UNKNOWN;
+}
 
 /* Shutdown (docs/protocol/shutdown.md). */
 #define VMBUS_IC_SHUTDOWN_VERSION_1	VMBUS_VERSION(1, 0)

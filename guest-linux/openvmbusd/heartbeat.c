@@ -4,14 +4,43 @@
  * docs/protocol/heartbeat.md). Answering proves the daemon's event loop is
  * alive, which is what the host wants to know.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-bus.h>
 
 #include "guest-linux/openvmbusd/log.h"
 #include "guest-linux/openvmbusd/service.h"
 
+/*
+ * systemd's SystemState (running, degraded, starting, stopping, ...) over
+ * D-Bus; unknown where no systemd runs. The connection is kept and
+ * reopened after an error.
+ */
+static uint32_t heartbeat_system_state(void)
+{
+	static sd_bus *bus;
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	uint32_t state = VMBUS_GUEST_SYSTEM_UNKNOWN;
+	char *text = NULL;
+	int r;
+
+	if (!bus && sd_bus_open_system(&bus) < 0)
+		return state;
+	r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+				       "org.freedesktop.systemd1.Manager", "SystemState", &err, &text);
+	if (r < 0) {
+		bus = sd_bus_flush_close_unref(bus);
+	} else {
+		state = vmbus_guest_system_state_from_name(text);
+		free(text);
+	}
+	sd_bus_error_free(&err);
+	return state;
+}
+
 static void heartbeat_handle(struct service *s, const struct vmbus_ic_hdr *h, const uint8_t *payload)
 {
-	struct vmbus_ic_heartbeat answer = { .guest_state = 0 };
+	struct vmbus_ic_heartbeat answer = { .guest_state = heartbeat_system_state() };
 	int r;
 
 	(void)payload;

@@ -6,6 +6,7 @@
  * Protocol: docs/protocol/heartbeat.md.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "host/devices.h"
 #include "host/devices/ic.h"
@@ -18,6 +19,7 @@ struct heartbeat_state {
 	struct ic_service ic;
 	bool open;
 	double last_answer;		/* devices_now() of the last good answer */
+	uint32_t system_state;		/* enum vmbus_guest_system_state, last reported */
 	uint64_t answers;
 	bool lost_logged;
 };
@@ -65,10 +67,21 @@ static void heartbeat_answer(void *ctx, struct channel *ch, const struct vmbus_i
 {
 	struct heartbeat_state *s = ctx;
 
-	(void)ch, (void)payload;
+	(void)ch;
 	if (h->type != VMBUS_IC_HEARTBEAT) {
 		log_guest(LOG_WARNING, "heartbeat: message type %u unexpected now", h->type);
 		return;
+	}
+	if (h->payload_len >= sizeof(struct vmbus_ic_heartbeat)) {
+		struct vmbus_ic_heartbeat hb;
+		uint32_t state;
+
+		memcpy(&hb, payload, sizeof(hb));
+		state = hb.guest_state < VMBUS_GUEST_SYSTEM_STATE_COUNT ? hb.guest_state
+									: VMBUS_GUEST_SYSTEM_UNKNOWN;
+		if (state != s->system_state && state != VMBUS_GUEST_SYSTEM_UNKNOWN)
+			log_info("heartbeat: the guest system is %s", vmbus_guest_system_state_name(state));
+		s->system_state = state;
 	}
 	if (s->lost_logged)
 		log_info("heartbeat: guest answers again");
@@ -119,6 +132,8 @@ static void heartbeat_status(struct device *dev, struct json_writer *w)
 	if (ago >= 0)
 		json_double(w, "last_answer_ago", ago);
 	json_uint(w, "answers", s ? s->answers : 0);
+	if (s && s->system_state != VMBUS_GUEST_SYSTEM_UNKNOWN && !strcmp(state, "ok"))
+		json_string(w, "system_state", vmbus_guest_system_state_name(s->system_state));
 	if (s && s->ic.version)
 		json_string(w, "protocol", ic_version_text(&s->ic, version, sizeof(version)));
 }

@@ -115,8 +115,12 @@ static void output_service(const struct json_value *svc)
 	const char *heartbeat = json_get_string(svc, "heartbeat");
 	double ago = json_get_number(svc, "last_answer_ago", -1);
 
+	const char *system = json_get_string(svc, "system_state");
+
 	printf("  %s: ", name ? name : "?");
-	if (heartbeat && strcmp(heartbeat, "ok") == 0)
+	if (heartbeat && strcmp(heartbeat, "ok") == 0 && system)
+		printf("ok (%.0f s ago), guest system %s\n", ago, system);
+	else if (heartbeat && strcmp(heartbeat, "ok") == 0)
 		printf("ok (%.0f s ago)\n", ago);
 	else if (heartbeat && strcmp(heartbeat, "lost") == 0 && ago >= 0)
 		printf("lost (no answer for %.0f s)\n", ago);
@@ -124,6 +128,9 @@ static void output_service(const struct json_value *svc)
 		printf("lost\n");
 	else if (!channel || strcmp(channel, "offered") == 0 || heartbeat)
 		printf("waiting for the guest service\n");
+	else if (strcmp(channel, "open") == 0 && json_get_bool(svc, "guest_service", false))
+		printf("ready, protocol %s (channel %.0f)\n", json_get_string(svc, "protocol") ?: "?",
+		       json_get_number(svc, "channel_id", 0));
 	else if (strcmp(channel, "open") == 0)
 		printf("open (channel %.0f)\n", json_get_number(svc, "channel_id", 0));
 	else
