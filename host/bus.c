@@ -852,7 +852,9 @@ void bus_handle_control_doorbell(struct bus *b)
 			/* Come back later: other event sources get their turn. */
 			uint64_t one = 1;
 
-			vmbus_ring_read_commit(&b->ctl_rx);
+			/* The commit may be the crossing a guest waiting for room needs. */
+			if (vmbus_ring_read_commit(&b->ctl_rx))
+				ivshmem_signal_guest(b->ivs, VMBUS_VECTOR_CONTROL);
 			if (write(b->ivs->host_efd[VMBUS_VECTOR_CONTROL], &one, sizeof(one)) < 0)
 				log_error("cannot re-arm the control doorbell");
 			break;
