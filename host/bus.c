@@ -294,13 +294,23 @@ void channel_reset(struct channel *ch, const char *why)
 {
 	if (!ch->reset_reason)
 		ch->reset_reason = why;
+	/* Only channels with a device are ever open, and only those are reset. */
+	if (ch->dev)
+		ch->dev->bus->resets_pending = true;
 }
 
-/* Resets requested by backends or the ring checks, done outside callbacks. */
+/*
+ * Resets requested by backends or the ring checks, done outside callbacks.
+ * Called after every control message and channel doorbell: the flag keeps
+ * the common case (nothing to reset) from scanning every channel slot.
+ */
 static void bus_process_resets(struct bus *b)
 {
 	uint32_t id;
 
+	if (!b->resets_pending)
+		return;
+	b->resets_pending = false;
 	for (id = 1; id < VMBUS_MAX_CHANNELS; id++) {
 		struct channel *ch = b->channels[id];
 		struct device *dev;
@@ -983,14 +993,20 @@ int bus_add_device(struct bus *b, const struct device_ops *ops, struct device **
 
 	if (!dev)
 		return -ENOMEM;
+	if (ops->priv_size && !(dev->priv = calloc(1, ops->priv_size))) {
+		free(dev);
+		return -ENOMEM;
+	}
 	dev->ops = ops;
 	dev->bus = b;
 	if (getrandom(&dev->instance_id, sizeof(dev->instance_id), 0) != sizeof(dev->instance_id)) {
+		free(dev->priv);
 		free(dev);
 		return -EIO;
 	}
 	dev->primary = bus_channel_new(b, dev, 0, NULL);
 	if (!dev->primary) {
+		free(dev->priv);
 		free(dev);
 		return -ENOSPC;
 	}
@@ -1017,6 +1033,7 @@ void bus_remove_device(struct bus *b, struct device *dev)
 	}
 	if (dev->ops->destroy)
 		dev->ops->destroy(dev);
+	free(dev->priv);
 	free(dev);
 }
 

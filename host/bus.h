@@ -29,6 +29,7 @@ struct device_ops {
 	const char *name;
 	struct vmbus_guid class_id;
 	uint32_t ring_size_max;		/* 0: VMBUS_MAX_CHANNEL_RING_SIZE */
+	size_t priv_size;		/* zeroed state allocated with the device (dev->priv) */
 	uint32_t max_subchannels;
 	/* The guest opened a channel of this device (primary or sub-channel). */
 	int (*open)(struct device *dev, struct channel *ch);
@@ -40,6 +41,7 @@ struct device_ops {
 	void (*tick)(struct device *dev);
 	/* Append device state to a JSON object under construction (no braces). */
 	void (*status)(struct device *dev, struct json_writer *w);
+	/* Free what the backend allocated itself; dev->priv is freed by the bus. */
 	void (*destroy)(struct device *dev);
 };
 
@@ -106,6 +108,7 @@ struct bus {
 	bool offers_requested;
 	uint64_t connects;		/* connections since the worker started */
 	uint64_t resets;		/* channel resets caused by the guest */
+	bool resets_pending;		/* some channel has a reset_reason */
 	uint64_t protocol_errors;
 
 	struct channel *channels[VMBUS_MAX_CHANNELS];

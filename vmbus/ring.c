@@ -100,18 +100,22 @@ static uint64_t ring_footprint(uint64_t payload)
 	return DESC_SIZE + VMBUS_ALIGN8(payload) + VMBUS_PACKET_TRAILER_SIZE;
 }
 
-int vmbus_ring_write_ready(struct vmbus_ring *r, uint32_t len)
+/*
+ * Is there room for a packet of `need` bytes (trailer included)? If not
+ * and `ask` is set, ask the consumer for a signal (pending_send_size), then
+ * look again: it may have freed space before it could see the request.
+ * Returns 1 (room), 0 (no room) or -EPROTO.
+ */
+static int ring_room(struct vmbus_ring *r, uint64_t need, bool ask)
 {
-	uint64_t need = ring_footprint(len);
-	int64_t avail;
+	int64_t avail = vmbus_ring_avail_write(r);
 
-	if (len > vmbus_ring_max_payload(r))
-		return 1;
-	avail = vmbus_ring_avail_write(r);
 	if (avail < 0)
 		return (int)avail;
 	if ((uint64_t)avail > need)
 		return 1;
+	if (!ask)
+		return 0;
 	vmbus_write_once(r->hdr->pending_send_size, (uint32_t)need);
 	vmbus_mb();
 	avail = vmbus_ring_avail_write(r);
@@ -120,17 +124,24 @@ int vmbus_ring_write_ready(struct vmbus_ring *r, uint32_t len)
 	return (uint64_t)avail > need;
 }
 
+int vmbus_ring_write_ready(struct vmbus_ring *r, uint32_t len)
+{
+	if (len > vmbus_ring_max_payload(r))
+		return 1;
+	return ring_room(r, ring_footprint(len), true);
+}
+
 int vmbus_ring_write(struct vmbus_ring *r, uint16_t type, uint16_t flags,
 		     uint64_t trans_id, uint32_t ext_len,
 		     const struct vmbus_iov *iov, unsigned int niov)
 {
 	static const uint8_t zeros[8];
 	struct vmbus_packet_desc desc;
-	uint64_t payload = 0, total;
+	uint64_t payload = 0, total, need;
 	uint32_t pad, off, start = r->index;
 	uint64_t trailer;
-	int64_t avail;
 	unsigned int i;
+	int room;
 
 	if (ext_len & 7)
 		return -EINVAL;
@@ -138,35 +149,21 @@ int vmbus_ring_write(struct vmbus_ring *r, uint16_t type, uint16_t flags,
 		payload += iov[i].len;
 	if (ext_len > payload)
 		return -EINVAL;
-	total = DESC_SIZE + VMBUS_ALIGN8(payload);
-	if (total > VMBUS_PACKET_MAX_LEN ||
-	    total + VMBUS_PACKET_TRAILER_SIZE + 8 > r->size)
+	need = ring_footprint(payload);
+	total = need - VMBUS_PACKET_TRAILER_SIZE;
+	if (total > VMBUS_PACKET_MAX_LEN || need + 8 > r->size)
 		return -EMSGSIZE;
 
-	avail = vmbus_ring_avail_write(r);
-	if (avail < 0)
-		return (int)avail;
-	if ((uint64_t)avail <= total + VMBUS_PACKET_TRAILER_SIZE) {
-		/*
-		 * The consumer computes its signal from what we published:
-		 * with packets still unpublished it could never see the room
-		 * we wait for. The caller publishes and writes again.
-		 */
-		if (r->index != r->published)
-			return -EAGAIN;
-		/*
-		 * Ask the consumer for a signal, then look again: it may have
-		 * freed space before it could see our request.
-		 */
-		vmbus_write_once(r->hdr->pending_send_size,
-				 (uint32_t)(total + VMBUS_PACKET_TRAILER_SIZE));
-		vmbus_mb();
-		avail = vmbus_ring_avail_write(r);
-		if (avail < 0)
-			return (int)avail;
-		if ((uint64_t)avail <= total + VMBUS_PACKET_TRAILER_SIZE)
-			return -EAGAIN;
-	}
+	/*
+	 * The consumer computes its signal from what we published: with
+	 * packets still unpublished it could never see the room we would wait
+	 * for, so no wait is registered; the caller publishes and writes again.
+	 */
+	room = ring_room(r, need, r->index == r->published);
+	if (room < 0)
+		return room;
+	if (!room)
+		return -EAGAIN;
 	if (vmbus_read_once(r->hdr->pending_send_size))
 		vmbus_write_once(r->hdr->pending_send_size, 0);
 

@@ -25,17 +25,9 @@ static int echo_open(struct device *dev, struct channel *ch)
 	struct echo_state *s = dev->priv;
 
 	(void)ch;
-	if (!s) {
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			return -ENOMEM;
-		s->buf = malloc(ECHO_MAX_PACKET);
-		if (!s->buf) {
-			free(s);
-			return -ENOMEM;
-		}
-		dev->priv = s;
-	}
+	/* The packet buffer only once a guest uses the device. */
+	if (!s->buf && !(s->buf = malloc(ECHO_MAX_PACKET)))
+		return -ENOMEM;
 	s->held = false;
 	return 0;
 }
@@ -81,23 +73,22 @@ static void echo_status(struct device *dev, struct json_writer *w)
 {
 	struct echo_state *s = dev->priv;
 
-	json_uint(w, "packets", s ? s->packets : 0);
-	json_uint(w, "bytes", s ? s->bytes : 0);
+	json_uint(w, "packets", s->packets);
+	json_uint(w, "bytes", s->bytes);
 }
 
 static void echo_destroy(struct device *dev)
 {
 	struct echo_state *s = dev->priv;
 
-	if (s)
-		free(s->buf);
-	free(s);
+	free(s->buf);
 }
 
 const struct device_ops echo_device_ops = {
 	.name = "echo",
 	.class_id = VMBUS_CLASS_ECHO,
 	.max_subchannels = 4,
+	.priv_size = sizeof(struct echo_state),
 	.open = echo_open,
 	.event = echo_event,
 	.status = echo_status,

@@ -5,7 +5,6 @@
  * "ok (N s ago)" or "lost" (no answer for HEARTBEAT_LOST_AFTER seconds).
  * Protocol: docs/protocol/heartbeat.md.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "host/devices.h"
@@ -24,31 +23,15 @@ struct heartbeat_state {
 	bool lost_logged;
 };
 
-static struct heartbeat_state *heartbeat_state(struct device *dev)
+static int heartbeat_open(struct device *dev, struct channel *ch)
 {
 	struct heartbeat_state *s = dev->priv;
 
-	if (!s) {
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			return NULL;
-		s->ic.name = "heartbeat";
-		s->ic.version_min = s->ic.version_max = VMBUS_IC_HEARTBEAT_VERSION_1;
-		dev->priv = s;
-	}
-	return s;
-}
-
-static int heartbeat_open(struct device *dev, struct channel *ch)
-{
-	struct heartbeat_state *s = heartbeat_state(dev);
-
-	if (!s)
-		return -ENOMEM;
 	s->open = true;
 	s->lost_logged = false;
 	s->last_answer = 0;
-	return ic_open(&s->ic, ch);
+	return ic_open(&s->ic, ch, "heartbeat", VMBUS_IC_HEARTBEAT_VERSION_1,
+		       VMBUS_IC_HEARTBEAT_VERSION_1);
 }
 
 static void heartbeat_close(struct device *dev, struct channel *ch)
@@ -56,10 +39,8 @@ static void heartbeat_close(struct device *dev, struct channel *ch)
 	struct heartbeat_state *s = dev->priv;
 
 	(void)ch;
-	if (s) {
-		s->open = false;
-		s->ic.version = 0;
-	}
+	s->open = false;
+	s->ic.version = 0;
 }
 
 static void heartbeat_answer(void *ctx, struct channel *ch, const struct vmbus_ic_hdr *h,
@@ -92,10 +73,9 @@ static void heartbeat_answer(void *ctx, struct channel *ch, const struct vmbus_i
 
 static void heartbeat_event(struct device *dev, struct channel *ch)
 {
-	struct heartbeat_state *s = heartbeat_state(dev);
+	struct heartbeat_state *s = dev->priv;
 
-	if (s)
-		ic_receive(&s->ic, ch, heartbeat_answer, s);
+	ic_receive(&s->ic, ch, heartbeat_answer, s);
 }
 
 static void heartbeat_tick(struct device *dev)
@@ -104,7 +84,7 @@ static void heartbeat_tick(struct device *dev)
 	struct channel *ch = dev->primary;
 	double since;
 
-	if (!s || !ch || ch->state != CHANNEL_OPEN || !s->ic.version)
+	if (!ch || ch->state != CHANNEL_OPEN || !s->ic.version)
 		return;
 	since = devices_now() - (s->last_answer ? s->last_answer : s->ic.opened);
 	if (since > HEARTBEAT_LOST_AFTER && !s->lost_logged) {
@@ -122,35 +102,30 @@ static void heartbeat_status(struct device *dev, struct json_writer *w)
 	char version[16];
 	double ago = -1;
 
-	if (s && s->open && s->ic.version && s->last_answer) {
+	if (s->open && s->ic.version && s->last_answer) {
 		ago = devices_now() - s->last_answer;
 		state = ago > HEARTBEAT_LOST_AFTER ? "lost" : "ok";
-	} else if (s && s->open && devices_now() - s->ic.opened > HEARTBEAT_LOST_AFTER) {
+	} else if (s->open && devices_now() - s->ic.opened > HEARTBEAT_LOST_AFTER) {
 		state = "lost";		/* the guest opened the channel but never answers */
 	}
 	json_string(w, "heartbeat", state);
 	if (ago >= 0)
 		json_double(w, "last_answer_ago", ago);
-	json_uint(w, "answers", s ? s->answers : 0);
-	if (s && s->system_state != VMBUS_GUEST_SYSTEM_UNKNOWN && !strcmp(state, "ok"))
+	json_uint(w, "answers", s->answers);
+	if (s->system_state != VMBUS_GUEST_SYSTEM_UNKNOWN && !strcmp(state, "ok"))
 		json_string(w, "system_state", vmbus_guest_system_state_name(s->system_state));
-	if (s && s->ic.version)
+	if (s->ic.version)
 		json_string(w, "protocol", ic_version_text(&s->ic, version, sizeof(version)));
-}
-
-static void heartbeat_destroy(struct device *dev)
-{
-	free(dev->priv);
 }
 
 const struct device_ops heartbeat_device_ops = {
 	.name = "heartbeat",
 	.class_id = VMBUS_CLASS_HEARTBEAT,
 	.ring_size_max = 64 * 1024,
+	.priv_size = sizeof(struct heartbeat_state),
 	.open = heartbeat_open,
 	.close = heartbeat_close,
 	.event = heartbeat_event,
 	.tick = heartbeat_tick,
 	.status = heartbeat_status,
-	.destroy = heartbeat_destroy,
 };

@@ -23,10 +23,14 @@ int ic_send(struct channel *ch, uint32_t type, uint32_t version, uint64_t seq,
 	return channel_send(ch, VMBUS_PACKET_INBAND, 0, seq, msg, (uint32_t)sizeof(h) + len);
 }
 
-int ic_open(struct ic_service *ic, struct channel *ch)
+int ic_open(struct ic_service *ic, struct channel *ch, const char *name,
+	    uint32_t version_min, uint32_t version_max)
 {
-	struct vmbus_ic_negotiate n = { ic->version_min, ic->version_max };
+	struct vmbus_ic_negotiate n = { version_min, version_max };
 
+	ic->name = name;
+	ic->version_min = version_min;
+	ic->version_max = version_max;
 	ic->version = 0;
 	ic->opened = devices_now();
 	/* The guest just opened the channel: its ring is empty, this fits. */

@@ -24,8 +24,9 @@ struct ic_service {
 /* Send one message (the IC header is built here). */
 int ic_send(struct channel *ch, uint32_t type, uint32_t version, uint64_t seq,
 	    const void *payload, uint32_t len);
-/* The guest opened the channel: start the version negotiation. */
-int ic_open(struct ic_service *ic, struct channel *ch);
+/* The guest opened the channel: start negotiating a version in [vmin, vmax]. */
+int ic_open(struct ic_service *ic, struct channel *ch, const char *name,
+	    uint32_t version_min, uint32_t version_max);
 /*
  * Read every message waiting on the channel. Negotiation answers are
  * handled here; answers to other requests go to handle(). A malformed

@@ -4,7 +4,6 @@
  * side: sends a request on behalf of `vmbusctl shutdown` and keeps the
  * guest's answer for `status`. Protocol: docs/protocol/shutdown.md.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "host/devices.h"
@@ -25,21 +24,6 @@ struct shutdown_state {
 	char message[VMBUS_SHUTDOWN_MESSAGE_MAX + 1];
 };
 
-static struct shutdown_state *shutdown_state(struct device *dev)
-{
-	struct shutdown_state *s = dev->priv;
-
-	if (!s) {
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			return NULL;
-		s->ic.name = "shutdown";
-		s->ic.version_min = s->ic.version_max = VMBUS_IC_SHUTDOWN_VERSION_1;
-		dev->priv = s;
-	}
-	return s;
-}
-
 static const char *shutdown_result_name(uint32_t result)
 {
 	switch (result) {
@@ -55,7 +39,7 @@ static const char *shutdown_result_name(uint32_t result)
 int shutdown_device_request(struct device *dev, uint32_t action, bool force, uint32_t timeout_s,
 			    const char *reason)
 {
-	struct shutdown_state *s = shutdown_state(dev);
+	struct shutdown_state *s = dev->priv;
 	uint8_t payload[sizeof(struct vmbus_ic_shutdown_request) + VMBUS_SHUTDOWN_REASON_MAX];
 	struct vmbus_ic_shutdown_request req = {
 		.action = action, .flags = force ? VMBUS_SHUTDOWN_F_FORCE : 0, .timeout_s = timeout_s,
@@ -63,8 +47,6 @@ int shutdown_device_request(struct device *dev, uint32_t action, bool force, uin
 	size_t rlen = reason ? strlen(reason) : 0;
 	int r;
 
-	if (!s)
-		return -ENOMEM;
 	if (action != VMBUS_SHUTDOWN_POWEROFF && action != VMBUS_SHUTDOWN_REBOOT)
 		return -EINVAL;
 	if (rlen > VMBUS_SHUTDOWN_REASON_MAX)
@@ -121,12 +103,11 @@ static void shutdown_answer(void *ctx, struct channel *ch, const struct vmbus_ic
 
 static int shutdown_open(struct device *dev, struct channel *ch)
 {
-	struct shutdown_state *s = shutdown_state(dev);
+	struct shutdown_state *s = dev->priv;
 
-	if (!s)
-		return -ENOMEM;
 	s->open = true;
-	return ic_open(&s->ic, ch);
+	return ic_open(&s->ic, ch, "shutdown", VMBUS_IC_SHUTDOWN_VERSION_1,
+		       VMBUS_IC_SHUTDOWN_VERSION_1);
 }
 
 static void shutdown_close(struct device *dev, struct channel *ch)
@@ -134,18 +115,15 @@ static void shutdown_close(struct device *dev, struct channel *ch)
 	struct shutdown_state *s = dev->priv;
 
 	(void)ch;
-	if (s) {
-		s->open = false;
-		s->ic.version = 0;
-	}
+	s->open = false;
+	s->ic.version = 0;
 }
 
 static void shutdown_event(struct device *dev, struct channel *ch)
 {
-	struct shutdown_state *s = shutdown_state(dev);
+	struct shutdown_state *s = dev->priv;
 
-	if (s)
-		ic_receive(&s->ic, ch, shutdown_answer, s);
+	ic_receive(&s->ic, ch, shutdown_answer, s);
 }
 
 static void shutdown_status(struct device *dev, struct json_writer *w)
@@ -153,10 +131,10 @@ static void shutdown_status(struct device *dev, struct json_writer *w)
 	struct shutdown_state *s = dev->priv;
 	char version[16];
 
-	json_bool(w, "guest_service", s && s->open && s->ic.version);
-	if (s && s->ic.version)
+	json_bool(w, "guest_service", s->open && s->ic.version);
+	if (s->ic.version)
 		json_string(w, "protocol", ic_version_text(&s->ic, version, sizeof(version)));
-	if (!s || !s->requested)
+	if (!s->requested)
 		return;
 	json_object_begin(w, "last_request");
 	json_string(w, "action", s->action == VMBUS_SHUTDOWN_REBOOT ? "reboot" : "poweroff");
@@ -169,18 +147,13 @@ static void shutdown_status(struct device *dev, struct json_writer *w)
 	json_object_end(w);
 }
 
-static void shutdown_destroy(struct device *dev)
-{
-	free(dev->priv);
-}
-
 const struct device_ops shutdown_device_ops = {
 	.name = "shutdown",
 	.class_id = VMBUS_CLASS_SHUTDOWN,
 	.ring_size_max = 64 * 1024,
+	.priv_size = sizeof(struct shutdown_state),
 	.open = shutdown_open,
 	.close = shutdown_close,
 	.event = shutdown_event,
 	.status = shutdown_status,
-	.destroy = shutdown_destroy,
 };

@@ -118,6 +118,17 @@ static void wait_offer(struct sim *s, const char *name)
 	must_find(s, name, 0);
 }
 
+/* The host reset channel old_id of class name: wait for its new offer. */
+static void wait_reoffer(struct sim *s, const char *name, uint32_t old_id)
+{
+	union vmbus_ctl_msg m;
+
+	for (int i = 0; i < 50 && sim_find(s, name, 0) &&
+	     sim_find(s, name, 0)->offer.channel_id == old_id; i++)
+		sim_ctl_wait(s, 0, &m, 100);
+	wait_offer(s, name);
+}
+
 static void scenario_basic(struct sim *s)
 {
 	struct sim_channel *echo, *hb, *sc;
@@ -312,15 +323,8 @@ static void scenario_hostile(struct sim *s)
 
 	/* Ring indices beyond the ring: the echo channel is reset, heartbeat is not. */
 	vmbus_write_once(echo->tx.hdr->write_index, 0x7ffffff8u);
-	{
-		uint64_t *map = (uint64_t *)(s->bar + s->hdr->to_host_events_offset);
-
-		__atomic_fetch_or(&map[id / 64], 1ULL << (id % 64), __ATOMIC_SEQ_CST);
-		sim_doorbell(s, VMBUS_VECTOR_TO_HOST_EVENTS);
-	}
-	for (int i = 0; i < 50 && sim_find(s, "echo", 0) &&
-	     sim_find(s, "echo", 0)->offer.channel_id == id; i++)
-		sim_ctl_wait(s, 0, &m, 100);
+	sim_signal_channel(s, echo);
+	wait_reoffer(s, "echo", id);
 	echo = sanity(s, "a write index beyond the ring (channel reset and offered again)");
 	heartbeat_serve(s, hb, 1);
 	SIM_LOG("heartbeat channel unaffected by the echo reset");
@@ -329,22 +333,13 @@ static void scenario_hostile(struct sim *s)
 	id = echo->offer.channel_id;
 	{
 		struct vmbus_packet_desc d = { .type = VMBUS_PACKET_INBAND, .offset8 = 2, .len8 = 500 };
-		bool sig;
 
 		memcpy(echo->tx.data, &d, sizeof(d));
 		vmbus_store_release(&echo->tx.hdr->write_index, 64u);
 		echo->tx.index = 64;
-		sig = true;
-		if (sig) {
-			uint64_t *map = (uint64_t *)(s->bar + s->hdr->to_host_events_offset);
-
-			__atomic_fetch_or(&map[id / 64], 1ULL << (id % 64), __ATOMIC_SEQ_CST);
-			sim_doorbell(s, VMBUS_VECTOR_TO_HOST_EVENTS);
-		}
+		sim_signal_channel(s, echo);
 	}
-	for (int i = 0; i < 50 && sim_find(s, "echo", 0) &&
-	     sim_find(s, "echo", 0)->offer.channel_id == id; i++)
-		sim_ctl_wait(s, 0, &m, 100);
+	wait_reoffer(s, "echo", id);
 	echo = sanity(s, "a packet longer than the data written (channel reset)");
 
 	/* Doorbell flood on every vector. */
@@ -456,13 +451,7 @@ static void scenario_shutdown(struct sim *s)
 	/* A malformed answer (message longer than the packet) resets the channel. */
 	sim_worker_request("shutdown reboot", reply, sizeof(reply));
 	shutdown_answer(s, c, VMBUS_SHUTDOWN_REBOOT, "", VMBUS_SHUTDOWN_ACCEPTED, "x", 400);
-	for (int i = 0; i < 50 && sim_find(s, "shutdown", 0) &&
-	     sim_find(s, "shutdown", 0)->offer.channel_id == c->offer.channel_id; i++) {
-		union vmbus_ctl_msg m;
-
-		sim_ctl_wait(s, 0, &m, 100);
-	}
-	wait_offer(s, "shutdown");
+	wait_reoffer(s, "shutdown", c->offer.channel_id);
 	c = shutdown_open(s);
 	SIM_LOG("shutdown: a malformed answer reset the channel, which came back");
 

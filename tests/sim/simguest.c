@@ -422,7 +422,7 @@ int sim_close(struct sim *s, struct sim_channel *c)
 	return m.result.status;
 }
 
-static void sim_signal_channel(struct sim *s, struct sim_channel *c)
+void sim_signal_channel(struct sim *s, struct sim_channel *c)
 {
 	uint64_t *map = (uint64_t *)(s->bar + s->hdr->to_host_events_offset);
 	uint32_t id = c->offer.channel_id;

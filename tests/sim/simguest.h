@@ -80,6 +80,8 @@ struct sim_channel *sim_find(struct sim *s, const char *class_name, uint16_t sub
 int sim_open(struct sim *s, struct sim_channel *c, uint32_t pages, uint32_t vector);
 int sim_close(struct sim *s, struct sim_channel *c);
 int sim_send(struct sim *s, struct sim_channel *c, const void *buf, uint32_t len, uint64_t trans_id);
+/* Set the channel's event bit and ring the host (what a send does when the ring says so). */
+void sim_signal_channel(struct sim *s, struct sim_channel *c);
 /* Wait up to timeout_ms for one packet; returns its length, -ETIMEDOUT, or the ring error. */
 int sim_recv(struct sim *s, struct sim_channel *c, void *buf, uint32_t len, uint64_t *trans_id,
 	     int timeout_ms);

@@ -268,6 +268,18 @@ _vm_module_files() {
 	return "${PIPESTATUS[0]}"
 }
 
+# vm_host_results BOOT: the host-side checks tests/vm/host-agent recorded
+# during the last vm_run under tests/vm/worker-launch, as BOOT/host-NAME
+# results (a test lists the ones it expects in vm_finish).
+vm_host_results() {
+	local name verdict detail file
+	file=$(dirname "$VM_CONSOLE")/vmbusctl/host-results
+	[[ -r $file ]] || return 0
+	while read -r _ name verdict detail; do
+		vm_result "$1/host-${name#host/}" "$verdict" "$detail"
+	done <"$file"
+}
+
 # vm_libs_of BINARY: the shared libraries BINARY needs, as SRC:DEST pairs for
 # vm_build_initramfs (symbolic links resolved, so the guest gets the files).
 vm_libs_of() {
