@@ -12,6 +12,14 @@
  * -ENODEV and poll reports EPOLLHUP: the daemon closes the file and opens
  * the new device node when the service is offered again. While the host
  * worker is not responding, writes return -ENODEV and reads wait.
+ *
+ * Every open of the device starts a new session: the channel is closed and
+ * opened again, so the host negotiates the service's version afresh with
+ * the new opener (a restarted daemon must not inherit its predecessor's
+ * half-finished exchange). Closing the file does the same, so the host sees
+ * the service go away and come back. While no file is open, the kernel
+ * answers the shutdown service itself (shutdown_fallback.c), after a delay
+ * that gives a restarting daemon time to take the channel.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,6 +35,13 @@
 #include <linux/wait.h>
 
 #include "openvmbus.h"
+#include "shutdown_fallback.h"
+
+static unsigned int fallback_delay_ms = 5000;
+module_param(fallback_delay_ms, uint, 0644);
+MODULE_PARM_DESC(fallback_delay_ms,
+		 "How long the shutdown service waits for a daemon to open it before the kernel "
+		 "answers the host itself (default 5000)");
 
 #define UCHAN_RING_BYTES (16 * 1024)	/* each direction */
 
@@ -75,6 +90,9 @@ struct uchan {
 	u32 rx_len;			/* largest packet body the host can send */
 	u32 tx_len;			/* largest payload we can send */
 	u32 want_write;			/* last write that found the ring full */
+	bool ch_open;			/* the channel is open; changes with both mutexes held */
+	bool kernel_fallback;		/* the kernel serves the class while no file is open */
+	struct delayed_work fallback_work;
 };
 
 static void uchan_free(struct kref *kref)
@@ -92,6 +110,12 @@ static bool uchan_dead(const struct uchan *uc)
 	return test_bit(UCHAN_DEAD, &uc->flags);
 }
 
+static void uchan_fallback_schedule(struct uchan *uc, unsigned long delay)
+{
+	if (uc->kernel_fallback && !test_bit(UCHAN_OPEN, &uc->flags) && !uchan_dead(uc))
+		mod_delayed_work(system_wq, &uc->fallback_work, delay);
+}
+
 /* Channel callback (softirq): wake readers, writers and pollers. */
 static void uchan_event(void *ctx)
 {
@@ -99,6 +123,58 @@ static void uchan_event(void *ctx)
 
 	atomic_inc(&uc->events);
 	wake_up_interruptible(&uc->wq);
+	/* Not mod_: a pending delay (waiting for a daemon) must not be cut short. */
+	if (uc->kernel_fallback && !test_bit(UCHAN_OPEN, &uc->flags) && !uchan_dead(uc))
+		queue_delayed_work(system_wq, &uc->fallback_work, 0);
+}
+
+/*
+ * Close the channel (if open) and open it again: the host starts the
+ * service's session over. Both mutexes held. -ENODEV and friends leave the
+ * channel closed; the next open of the file tries again.
+ */
+static int uchan_session_restart(struct uchan *uc)
+{
+	int ret;
+
+	if (uc->ch_open)
+		openvmbus_channel_close(uc->ch);
+	uc->ch_open = false;
+	ret = openvmbus_channel_open(uc->ch, UCHAN_RING_BYTES, UCHAN_RING_BYTES, uchan_event, uc);
+	if (ret)
+		dev_warn_ratelimited(&uc->dev->dev, "cannot reopen the channel: %d\n", ret);
+	else
+		uc->ch_open = true;
+	atomic_inc(&uc->events);
+	wake_up_interruptible(&uc->wq);
+	return ret;
+}
+
+static void uchan_lock(struct uchan *uc)
+{
+	mutex_lock(&uc->rx_mutex);
+	mutex_lock(&uc->tx_mutex);
+}
+
+static void uchan_unlock(struct uchan *uc)
+{
+	mutex_unlock(&uc->tx_mutex);
+	mutex_unlock(&uc->rx_mutex);
+}
+
+/* No file is open: the kernel reads and answers the service itself. */
+static void uchan_fallback_fn(struct work_struct *work)
+{
+	struct uchan *uc = container_of(to_delayed_work(work), struct uchan, fallback_work);
+	struct openvmbus_packet_info info;
+
+	uchan_lock(uc);
+	while (uc->ch_open && !uchan_dead(uc) && !test_bit(UCHAN_OPEN, &uc->flags) &&
+	       openvmbus_channel_recv(uc->ch, uc->rx_buf, uc->rx_len, &info) == 0) {
+		if (info.type == VMBUS_PACKET_INBAND)
+			uchan_shutdown_fallback_message(uc->ch, &uc->dev->dev, uc->rx_buf, info.len);
+	}
+	uchan_unlock(uc);
 }
 
 /* One in-band packet to userspace; rx_mutex held. */
@@ -109,7 +185,7 @@ static ssize_t uchan_read_packet(struct uchan *uc, char __user *ubuf, size_t cou
 	int ret;
 
 	for (;;) {
-		if (uchan_dead(uc))
+		if (uchan_dead(uc) || !uc->ch_open)
 			return -ENODEV;
 		ret = openvmbus_channel_recv(uc->ch, uc->rx_buf, len, &info);
 		if (ret == -ENOBUFS)
@@ -165,7 +241,7 @@ static ssize_t uchan_write(struct file *file, const char __user *ubuf, size_t co
 	for (;;) {
 		int events = atomic_read(&uc->events);
 
-		ret = uchan_dead(uc) ? -ENODEV :
+		ret = uchan_dead(uc) || !uc->ch_open ? -ENODEV :
 		      openvmbus_channel_send(uc->ch, uc->tx_buf, count, 0, 0);
 		if (ret != -EAGAIN)
 			break;
@@ -191,13 +267,19 @@ static __poll_t uchan_poll(struct file *file, poll_table *wait)
 	__poll_t mask = 0;
 
 	poll_wait(file, &uc->wq, wait);
-	if (uchan_dead(uc) || openvmbus_channel_is_rescinded(uc->ch))
-		return EPOLLERR | EPOLLHUP;
+	/* The rx mutex keeps the rings from being freed under us (see remove). */
+	mutex_lock(&uc->rx_mutex);
+	if (uchan_dead(uc) || !uc->ch_open || openvmbus_channel_is_rescinded(uc->ch)) {
+		mask = EPOLLERR | EPOLLHUP;
+		goto out;
+	}
 	if (openvmbus_channel_recv_ready(uc->ch))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	/* Room for the write that last failed, so poll and write agree. */
 	if (openvmbus_channel_send_ready(uc->ch, max(READ_ONCE(uc->want_write), 1u)))
 		mask |= EPOLLOUT | EPOLLWRNORM;
+out:
+	mutex_unlock(&uc->rx_mutex);
 	return mask;
 }
 
@@ -205,11 +287,20 @@ static int uchan_open(struct inode *inode, struct file *file)
 {
 	/* misc_open() set private_data; misc_deregister() waits for us. */
 	struct uchan *uc = container_of(file->private_data, struct uchan, misc);
+	int ret;
 
 	if (uchan_dead(uc))
 		return -ENODEV;
 	if (test_and_set_bit(UCHAN_OPEN, &uc->flags))
 		return -EBUSY;
+	uchan_lock(uc);
+	ret = uchan_dead(uc) ? -ENODEV : uchan_session_restart(uc);
+	uchan_unlock(uc);
+	if (ret) {
+		clear_bit(UCHAN_OPEN, &uc->flags);
+		uchan_fallback_schedule(uc, msecs_to_jiffies(fallback_delay_ms));
+		return ret;
+	}
 	kref_get(&uc->kref);
 	uc->want_write = 0;
 	file->private_data = uc;
@@ -220,7 +311,12 @@ static int uchan_release(struct inode *inode, struct file *file)
 {
 	struct uchan *uc = file->private_data;
 
+	uchan_lock(uc);
+	if (!uchan_dead(uc))
+		uchan_session_restart(uc);
+	uchan_unlock(uc);
 	clear_bit(UCHAN_OPEN, &uc->flags);
+	uchan_fallback_schedule(uc, msecs_to_jiffies(fallback_delay_ms));
 	kref_put(&uc->kref, uchan_free);
 	return 0;
 }
@@ -253,13 +349,16 @@ static int uchan_probe(struct openvmbus_device *dev, const struct openvmbus_devi
 	atomic_set(&uc->events, 0);
 	mutex_init(&uc->rx_mutex);
 	mutex_init(&uc->tx_mutex);
+	INIT_DELAYED_WORK(&uc->fallback_work, uchan_fallback_fn);
 	snprintf(uc->name, sizeof(uc->name), "openvmbus/%s", info->name);
 
+	uc->kernel_fallback = strcmp(info->name, "shutdown") == 0;
 	ret = openvmbus_channel_open(uc->ch, UCHAN_RING_BYTES, UCHAN_RING_BYTES, uchan_event, uc);
 	if (ret) {
 		dev_err(&dev->dev, "cannot open channel: %d\n", ret);
 		goto err_open;
 	}
+	/* The sizes are the open channel's; reopening keeps the same ring sizes. */
 	uc->rx_len = openvmbus_channel_max_recv(uc->ch);
 	uc->tx_len = openvmbus_channel_max_send(uc->ch);
 	uc->rx_buf = kvmalloc(uc->rx_len, GFP_KERNEL);
@@ -268,6 +367,10 @@ static int uchan_probe(struct openvmbus_device *dev, const struct openvmbus_devi
 		ret = -ENOMEM;
 		goto err_bufs;
 	}
+	/* Only now may the fallback read (its work checks ch_open). */
+	uc->ch_open = true;
+	/* The host's first message may have come before ch_open was set. */
+	uchan_fallback_schedule(uc, 0);
 	uc->misc.minor = MISC_DYNAMIC_MINOR;
 	uc->misc.name = uc->name;
 	uc->misc.fops = &uchan_fops;
@@ -284,6 +387,8 @@ static int uchan_probe(struct openvmbus_device *dev, const struct openvmbus_devi
 err_misc:
 	dev_set_drvdata(&dev->dev, NULL);
 err_bufs:
+	set_bit(UCHAN_DEAD, &uc->flags);
+	cancel_delayed_work_sync(&uc->fallback_work);
 	openvmbus_channel_close(uc->ch);
 err_open:
 	kref_put(&uc->kref, uchan_free);
@@ -297,12 +402,15 @@ static void uchan_remove(struct openvmbus_device *dev)
 	set_bit(UCHAN_DEAD, &uc->flags);
 	wake_up_interruptible_all(&uc->wq);
 	misc_deregister(&uc->misc);
+	cancel_delayed_work_sync(&uc->fallback_work);
 	/* Wait for reads and writes in progress; later ones see UCHAN_DEAD. */
-	mutex_lock(&uc->rx_mutex);
-	mutex_lock(&uc->tx_mutex);
-	openvmbus_channel_close(uc->ch);
-	mutex_unlock(&uc->tx_mutex);
-	mutex_unlock(&uc->rx_mutex);
+	uchan_lock(uc);
+	if (uc->ch_open)
+		openvmbus_channel_close(uc->ch);
+	uc->ch_open = false;
+	uchan_unlock(uc);
+	/* A callback that ran before the close may have queued it again. */
+	cancel_delayed_work_sync(&uc->fallback_work);
 	dev_set_drvdata(&dev->dev, NULL);
 	kref_put(&uc->kref, uchan_free);
 }
@@ -372,6 +480,7 @@ static int __init uchan_init(void)
 static void __exit uchan_exit(void)
 {
 	openvmbus_driver_unregister(&uchan_driver);
+	uchan_shutdown_fallback_exit();
 }
 
 module_init(uchan_init);

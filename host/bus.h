@@ -41,6 +41,16 @@ struct device_ops {
 	void (*tick)(struct device *dev);
 	/* Append device state to a JSON object under construction (no braces). */
 	void (*status)(struct device *dev, struct json_writer *w);
+	/*
+	 * Control-socket request "service NAME ARGS..." for this backend
+	 * (argv[0] is the first of ARGS). Add the result to out; return 0 or a
+	 * negative errno. When it fails with *error set, that sentence is the
+	 * reply's "error".
+	 */
+	int (*command)(struct device *dev, int argc, char **argv, struct json_writer *out,
+		       const char **error);
+	/* The VM runs again after a pause (QMP STOP ... RESUME) of paused_s seconds. */
+	void (*vm_resumed)(struct device *dev, double paused_s);
 	/* Free what the backend allocated itself; dev->priv is freed by the bus. */
 	void (*destroy)(struct device *dev);
 };

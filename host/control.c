@@ -6,6 +6,7 @@
  * Protocol: docs/control-socket.md.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@
 #include "vmbus/classes.h"
 #include "vmbus/ic.h"
 
-#define CONTROL_MAX_REQUEST 1024
+/* Room for a KVP value (2048 bytes) with every byte %-escaped, and more. */
+#define CONTROL_MAX_REQUEST 16384
 #define CONTROL_MAX_ARGS 64
 
 struct control_command {
@@ -32,6 +34,9 @@ struct control_command {
 };
 
 static const struct control_command control_commands[];
+
+/* A command's own error sentence for this request (instead of strerror). */
+static const char *control_error;
 
 static void control_guid(struct json_writer *out, const char *key, const struct vmbus_guid *g)
 {
@@ -250,6 +255,47 @@ static int control_rescind(struct worker *w, int argc, char **argv, struct json_
 	return 0;
 }
 
+/* pause / resume: QMP stop / cont. The state changes when QEMU's event arrives. */
+static int control_pause_resume(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	bool pause = strcmp(argv[0], "pause") == 0;
+	int r;
+
+	if (argc != 1)
+		return -EINVAL;
+	if (!w->qmp.ready) {
+		control_error = "QEMU's monitor is not connected";
+		return -ENOTCONN;
+	}
+	r = qmp_command(&w->qmp, pause ? "stop" : "cont", NULL, NULL, NULL);
+	if (r < 0)
+		return r;
+	log_info("%s requested", pause ? "pause" : "resume");
+	json_string(out, "requested", pause ? "pause" : "resume");
+	return 0;
+}
+
+/* service NAME ARGS...: a request for one backend (its ops->command). */
+static int control_service(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	struct device *dev;
+
+	if (argc < 3)
+		return -EINVAL;
+	dev = bus_find_device(&w->bus, argv[1]);
+	if (!dev) {
+		control_error = devices_find(argv[1]) ? "the service is not enabled on this VM"
+						      : "no such service";
+		return -ENOENT;
+	}
+	if (!dev->ops->command) {
+		control_error = "the service takes no requests";
+		return -EOPNOTSUPP;
+	}
+	json_string(out, "service", argv[1]);
+	return dev->ops->command(dev, argc - 2, argv + 2, out, &control_error);
+}
+
 static int control_help(struct worker *w, int argc, char **argv, struct json_writer *out)
 {
 	unsigned int i;
@@ -273,8 +319,11 @@ static const struct control_command control_commands[] = {
 	  "stop [--force | --no-kill] [--timeout=S]: ACPI power-down, killed after S seconds" },
 	{ "shutdown", control_shutdown,
 	  "shutdown poweroff|reboot [--force] [--timeout=S] [--reason TEXT]: ask the guest's service" },
+	{ "pause", control_pause_resume, "pause the VM's vCPUs (QMP stop)" },
+	{ "resume", control_pause_resume, "let a paused VM run again (QMP cont)" },
 	{ "offer", control_offer, "offer NAME: hot-add a device of class NAME" },
 	{ "rescind", control_rescind, "rescind NAME: hot-remove the device of class NAME" },
+	{ "service", control_service, "service NAME ARGS...: a request for one service's backend" },
 	{ "help", control_help, "this list" },
 	{ NULL, NULL, NULL },
 };
@@ -298,6 +347,35 @@ int control_listen(struct worker *w)
 		return r;
 	}
 	w->control_fd = fd;
+	return 0;
+}
+
+/*
+ * Undo the %XX escapes vmbusctl puts on arguments (so one argument can hold
+ * spaces or any byte but NUL). Returns -EINVAL for a bad escape or %00.
+ */
+static int control_unescape(char *arg)
+{
+	char *in = arg, *out = arg;
+
+	while (*in) {
+		if (*in != '%') {
+			*out++ = *in++;
+			continue;
+		}
+		if (!isxdigit((unsigned char)in[1]) || !isxdigit((unsigned char)in[2]))
+			return -EINVAL;
+		{
+			char hex[3] = { in[1], in[2], 0 };
+			unsigned long v = strtoul(hex, NULL, 16);
+
+			if (!v)
+				return -EINVAL;
+			*out++ = (char)v;
+		}
+		in += 3;
+	}
+	*out = '\0';
 	return 0;
 }
 
@@ -346,10 +424,14 @@ void control_handle_connection(struct worker *w)
 	for (tok = strtok_r(req, " \t", &save); tok && argc < CONTROL_MAX_ARGS;
 	     tok = strtok_r(NULL, " \t", &save))
 		argv[argc++] = tok;
+	control_error = NULL;
+	for (i = 0; i < (unsigned int)argc; i++)
+		if (control_unescape(argv[i]) < 0)
+			control_error = "bad %-escape in the request";
 
 	json_writer_init(&out);
 	json_object_begin(&out, NULL);
-	for (i = 0; argc && control_commands[i].name; i++) {
+	for (i = 0; argc && !control_error && control_commands[i].name; i++) {
 		if (strcmp(control_commands[i].name, argv[0]) == 0) {
 			json_bool(&out, "ok", true);
 			r = control_commands[i].fn(w, argc, argv, &out);
@@ -357,13 +439,15 @@ void control_handle_connection(struct worker *w)
 		}
 	}
 	if (r < 0) {
-		char msg[160];
+		char msg[600];
 
 		json_writer_free(&out);
 		json_writer_init(&out);
 		json_object_begin(&out, NULL);
 		json_bool(&out, "ok", false);
-		if (!argc || !control_commands[i].name)
+		if (control_error)
+			snprintf(msg, sizeof(msg), "%s: %s", argc ? argv[0] : "", control_error);
+		else if (!argc || !control_commands[i].name)
 			snprintf(msg, sizeof(msg), "unknown command '%s' (try 'help')",
 				 argc ? argv[0] : "");
 		else

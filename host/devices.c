@@ -10,6 +10,8 @@
 const struct device_ops *const devices_all[] = {
 	&heartbeat_device_ops,
 	&shutdown_device_ops,
+	&timesync_device_ops,
+	&kvp_device_ops,
 	&echo_device_ops,
 	NULL,
 };
@@ -23,6 +25,8 @@ const struct device_ops *devices_find(const char *name)
 			return devices_all[i];
 	return NULL;
 }
+
+const char *devices_run_dir;
 
 double devices_now(void)
 {

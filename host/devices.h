@@ -10,6 +10,8 @@
 extern const struct device_ops echo_device_ops;
 extern const struct device_ops heartbeat_device_ops;
 extern const struct device_ops shutdown_device_ops;
+extern const struct device_ops timesync_device_ops;
+extern const struct device_ops kvp_device_ops;
 
 /*
  * Ask the guest's shutdown service to power off or reboot. -ENODEV when no
@@ -25,5 +27,11 @@ extern const struct device_ops *const devices_all[];
 
 /* Seconds since an arbitrary start, for backends' timestamps. */
 double devices_now(void);
+
+/*
+ * The worker's run directory (set before any device is added), where a backend
+ * keeps what must outlive the worker (the KVP host pool); NULL in harnesses.
+ */
+extern const char *devices_run_dir;
 
 #endif

@@ -208,8 +208,19 @@ static void worker_qmp_event(void *ctx, const char *event, const struct json_val
 		snprintf(w->run_state, sizeof(w->run_state), "shutdown");
 	} else if (strcmp(event, "STOP") == 0) {
 		snprintf(w->run_state, sizeof(w->run_state), "paused");
+		if (!w->paused_at)
+			w->paused_at = devices_now();
 	} else if (strcmp(event, "RESUME") == 0) {
+		struct device *dev;
+		double paused = w->paused_at ? devices_now() - w->paused_at : 0;
+
 		snprintf(w->run_state, sizeof(w->run_state), "running");
+		w->paused_at = 0;
+		if (paused > 0)
+			log_info("QEMU: the VM runs again after %.1f s paused", paused);
+		for (dev = w->bus.devices; dev; dev = dev->next)
+			if (dev->ops->vm_resumed)
+				dev->ops->vm_resumed(dev, paused);
 	}
 }
 
@@ -564,6 +575,7 @@ int main(int argc, char **argv)
 	}
 	if (snprintf(w.run_dir, sizeof(w.run_dir), "%s", run_dir) >= (int)sizeof(w.run_dir))
 		return WORKER_EXIT_ERROR;
+	devices_run_dir = w.run_dir;
 	config_init(&w.cfg);
 	r = config_load(&w.cfg, config, &line);
 	if (r < 0) {

@@ -38,6 +38,7 @@ struct worker {
 	pid_t qemu_pid;
 	double started;
 	char run_state[32];		/* from QMP: running, paused, shutdown, ... */
+	double paused_at;		/* devices_now() of the last QMP STOP; 0 while running */
 	unsigned int ticks;
 	double stop_deadline;		/* 0: no stop in progress */
 	bool kill_sent;

@@ -45,7 +45,7 @@ run $vmbusctl start demo --timeout 180
 
 say "status, once the guest daemon answers heartbeats"
 for _ in $(seq 60); do
-	$vmbusctl status demo | grep -q "heartbeat: ok" && break
+	$vmbusctl status demo | grep -q "heartbeat ok" && break
 	sleep 0.5
 done
 run $vmbusctl status demo

@@ -22,6 +22,8 @@ enum vmbus_ic_type {
 	VMBUS_IC_NEGOTIATE		= 1,
 	VMBUS_IC_HEARTBEAT		= 2,	/* request h->g, answer g->h */
 	VMBUS_IC_SHUTDOWN		= 3,	/* request h->g, answer g->h */
+	VMBUS_IC_TIMESYNC		= 4,	/* sample h->g, answer g->h (vmbus/ic_timesync.h) */
+	VMBUS_IC_KVP			= 5,	/* requests h->g, answers g->h (ic_kvp.h) */
 };
 
 #define VMBUS_IC_F_RESPONSE	0x1u	/* flags: this message answers a request */

@@ -20,6 +20,7 @@
 static const struct service_ops *const openvmbusd_services[] = {
 	&heartbeat_service_ops,
 	&shutdown_service_ops,
+	&kvp_service_ops,
 };
 #define NSERVICES (sizeof(openvmbusd_services) / sizeof(openvmbusd_services[0]))
 

@@ -43,11 +43,15 @@ static void service_schedule_retry(struct service *s)
 
 static void service_close(struct service *s)
 {
+	bool was_connected = s->version != 0;
+
 	s->io = sd_event_source_unref(s->io);
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
 	s->version = 0;
+	if (was_connected && s->ops->disconnected)
+		s->ops->disconnected(s);
 }
 
 int service_reply(struct service *s, const struct vmbus_ic_hdr *h, int32_t status,
@@ -91,6 +95,8 @@ static void service_negotiate(struct service *s, const struct vmbus_ic_hdr *h, c
 	service_reply(s, h, 0, NULL, 0);
 	log_msg(LOG_INFO, "%s: connected, protocol %u.%u", s->ops->name,
 		VMBUS_VERSION_MAJOR(s->version), VMBUS_VERSION_MINOR(s->version));
+	if (s->ops->connected)
+		s->ops->connected(s);
 }
 
 static int service_readable(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -156,17 +162,28 @@ static int service_open(struct service *s)
 int service_start(struct service *s, const struct service_ops *ops, sd_event *event,
 		  const char *dev_dir)
 {
+	const char *why = NULL;
+
 	memset(s, 0, sizeof(*s));
 	s->ops = ops;
 	s->event = event;
 	s->fd = -1;
 	s->dev_dir = dev_dir;
+	if (ops->available && !ops->available(&why)) {
+		log_msg(LOG_INFO, "%s: not served by the daemon (%s)", ops->name, why ? why : "unavailable");
+		s->disabled = true;
+		return 0;
+	}
 	service_open(s);
 	return 0;
 }
 
 void service_stop(struct service *s)
 {
+	if (s->disabled)
+		return;
+	if (s->ops->stop)
+		s->ops->stop(s);
 	s->retry = sd_event_source_unref(s->retry);
 	service_close(s);
 }

@@ -8,6 +8,7 @@
 #ifndef OPENVMBUSD_SERVICE_H
 #define OPENVMBUSD_SERVICE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -22,6 +23,19 @@ struct service_ops {
 	uint32_t version_min, version_max;
 	/* One message from the host (IC frame checked); answer with service_reply(). */
 	void (*handle)(struct service *s, const struct vmbus_ic_hdr *h, const uint8_t *payload);
+	/* Optional: a version was just negotiated (the service may start sending). */
+	void (*connected)(struct service *s);
+	/* Optional: the channel closed (reset, rescind, bus gone); version is 0 again. */
+	void (*disconnected)(struct service *s);
+	/*
+	 * Optional: false when this guest cannot serve the service (e.g. no
+	 * systemd for shutdown): the daemon leaves the device alone so the
+	 * kernel's fallback answers. Asked once at start; why gets a reason.
+	 */
+	bool (*available)(const char **why);
+	/* Optional: the daemon stops (state to save, timers to drop). */
+	void (*stop)(struct service *s);
+	void *priv;			/* the service's own state */
 };
 
 struct service {
@@ -33,6 +47,8 @@ struct service {
 	uint64_t messages;
 	const char *dev_dir;
 	bool missing_logged;
+	bool disabled;			/* ops->available said no */
+	void *priv;			/* per-instance state of the service */
 };
 
 int service_start(struct service *s, const struct service_ops *ops, sd_event *event,
@@ -44,5 +60,6 @@ int service_reply(struct service *s, const struct vmbus_ic_hdr *h, int32_t statu
 
 extern const struct service_ops heartbeat_service_ops;
 extern const struct service_ops shutdown_service_ops;
+extern const struct service_ops kvp_service_ops;
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
 
 #include "guest-linux/openvmbusd/log.h"
 #include "guest-linux/openvmbusd/service.h"
@@ -123,9 +124,22 @@ out:
 	sd_bus_flush_close_unref(bus);
 }
 
+/*
+ * Without systemd there is no logind to ask: leave the device to the
+ * kernel, whose fallback powers off through the init system's own command.
+ */
+static bool shutdown_available(const char **why)
+{
+	if (sd_booted() > 0)
+		return true;
+	*why = "the system was not booted with systemd; the kernel's fallback answers the host";
+	return false;
+}
+
 const struct service_ops shutdown_service_ops = {
 	.name = "shutdown",
 	.version_min = VMBUS_IC_SHUTDOWN_VERSION_1,
 	.version_max = VMBUS_IC_SHUTDOWN_VERSION_1,
 	.handle = shutdown_handle,
+	.available = shutdown_available,
 };

@@ -108,6 +108,7 @@ static void heartbeat_status(struct device *dev, struct json_writer *w)
 	} else if (s->open && devices_now() - s->ic.opened > HEARTBEAT_LOST_AFTER) {
 		state = "lost";		/* the guest opened the channel but never answers */
 	}
+	json_bool(w, "guest_service", s->open && s->ic.version);
 	json_string(w, "heartbeat", state);
 	if (ago >= 0)
 		json_double(w, "last_answer_ago", ago);

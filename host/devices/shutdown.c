@@ -14,11 +14,18 @@
 struct shutdown_state {
 	struct ic_service ic;
 	bool open;
-	bool requested;			/* a request was sent */
+	bool requested;			/* a request was made */
 	uint32_t action;
 	bool force;
+	uint32_t timeout_s;
+	char reason[VMBUS_SHUTDOWN_REASON_MAX + 1];
 	uint64_t request_seq;
 	double requested_at;
+	double sent_at;			/* last time the request went to the guest */
+	bool delivered;			/* went to a service at least once */
+	unsigned int resent;		/* sent again after the service came back */
+	bool awaiting_service;		/* the service went away before answering */
+	bool expired;			/* no answer before the request's deadline */
 	bool answered;
 	uint32_t result;
 	char message[VMBUS_SHUTDOWN_MESSAGE_MAX + 1];
@@ -36,14 +43,37 @@ static const char *shutdown_result_name(uint32_t result)
 	return "unknown";
 }
 
+/* Send the current request (again) on the open, negotiated channel. */
+static int shutdown_send(struct shutdown_state *s, struct channel *ch)
+{
+	uint8_t payload[sizeof(struct vmbus_ic_shutdown_request) + VMBUS_SHUTDOWN_REASON_MAX];
+	struct vmbus_ic_shutdown_request req = {
+		.action = s->action, .flags = s->force ? VMBUS_SHUTDOWN_F_FORCE : 0,
+		.timeout_s = s->timeout_s, .reason_len = (uint32_t)strlen(s->reason),
+	};
+	int r;
+
+	memcpy(payload, &req, sizeof(req));
+	memcpy(payload + sizeof(req), s->reason, req.reason_len);
+	r = ic_send(ch, VMBUS_IC_SHUTDOWN, s->ic.version, ++s->ic.seq, payload,
+		    (uint32_t)sizeof(req) + req.reason_len);
+	if (r < 0)
+		return r;
+	s->request_seq = s->ic.seq;
+	s->sent_at = devices_now();
+	return 0;
+}
+
+/* The request is still worth sending: unanswered, before its deadline. */
+static bool shutdown_pending(const struct shutdown_state *s)
+{
+	return s->requested && !s->answered && !s->expired;
+}
+
 int shutdown_device_request(struct device *dev, uint32_t action, bool force, uint32_t timeout_s,
 			    const char *reason)
 {
 	struct shutdown_state *s = dev->priv;
-	uint8_t payload[sizeof(struct vmbus_ic_shutdown_request) + VMBUS_SHUTDOWN_REASON_MAX];
-	struct vmbus_ic_shutdown_request req = {
-		.action = action, .flags = force ? VMBUS_SHUTDOWN_F_FORCE : 0, .timeout_s = timeout_s,
-	};
 	size_t rlen = reason ? strlen(reason) : 0;
 	int r;
 
@@ -51,24 +81,36 @@ int shutdown_device_request(struct device *dev, uint32_t action, bool force, uin
 		return -EINVAL;
 	if (rlen > VMBUS_SHUTDOWN_REASON_MAX)
 		return -E2BIG;
-	if (!dev->primary || dev->primary->state != CHANNEL_OPEN || !s->ic.version)
-		return -ENODEV;		/* no guest service: the caller falls back */
-	req.reason_len = (uint32_t)rlen;
-	memcpy(payload, &req, sizeof(req));
-	if (rlen)
-		memcpy(payload + sizeof(req), reason, rlen);
-	r = ic_send(dev->primary, VMBUS_IC_SHUTDOWN, s->ic.version, ++s->ic.seq, payload,
-		    (uint32_t)(sizeof(req) + rlen));
-	if (r < 0)
-		return r;
-	s->requested = true;
-	s->answered = false;
+	if (!dev->primary || dev->primary->state != CHANNEL_OPEN)
+		return -ENODEV;		/* no guest driver: the caller falls back */
 	s->action = action;
 	s->force = force;
-	s->request_seq = s->ic.seq;
-	s->requested_at = devices_now();
+	s->timeout_s = timeout_s;
+	memcpy(s->reason, reason ? reason : "", rlen + 1);
+	s->sent_at = devices_now();
+	if (s->ic.version) {
+		r = shutdown_send(s, dev->primary);
+		if (r < 0)
+			return r;
+		s->awaiting_service = false;
+		s->delivered = true;
+	} else {
+		/*
+		 * The guest's driver has the channel but no service has
+		 * negotiated yet (a daemon taking over, the kernel's
+		 * fallback about to answer): it goes out once one has.
+		 */
+		s->awaiting_service = true;
+		s->delivered = false;
+	}
+	s->requested = true;
+	s->answered = false;
+	s->expired = false;
+	s->resent = 0;
+	s->requested_at = s->sent_at;
 	s->message[0] = '\0';
-	log_info("shutdown: asked the guest to %s%s%s%s", action == VMBUS_SHUTDOWN_REBOOT ? "reboot" : "power off",
+	log_info("shutdown: %s the guest to %s%s%s%s", s->awaiting_service ? "will ask" : "asked",
+		 action == VMBUS_SHUTDOWN_REBOOT ? "reboot" : "power off",
 		 force ? " (forced)" : "", rlen ? ": " : "", rlen ? reason : "");
 	return 0;
 }
@@ -96,6 +138,7 @@ static void shutdown_answer(void *ctx, struct channel *ch, const struct vmbus_ic
 		if ((unsigned char)s->message[i] < 0x20 || s->message[i] == 0x7f)
 			s->message[i] = '?';
 	s->answered = true;
+	s->awaiting_service = false;
 	s->result = a.result;
 	log_info("shutdown: the guest answered %s%s%s", shutdown_result_name(a.result),
 		 a.message_len ? ": " : "", s->message);
@@ -117,6 +160,32 @@ static void shutdown_close(struct device *dev, struct channel *ch)
 	(void)ch;
 	s->open = false;
 	s->ic.version = 0;
+	/*
+	 * The service went away (daemon restarted, guest rebooted, channel
+	 * reset) with the request unanswered: send it again when a service
+	 * negotiates, until the request's own deadline.
+	 */
+	if (shutdown_pending(s) && !s->awaiting_service) {
+		s->awaiting_service = true;
+		log_info("shutdown: the guest's service went away before answering; the request "
+			 "goes again when it is back");
+	}
+}
+
+/* The request's deadline (its timeout) passed: stop trying. */
+static bool shutdown_check_deadline(struct shutdown_state *s)
+{
+	if (shutdown_pending(s) && s->timeout_s && devices_now() > s->requested_at + s->timeout_s) {
+		s->expired = true;
+		s->awaiting_service = false;
+		log_warning("shutdown: no answer from the guest within %u s", s->timeout_s);
+	}
+	return s->expired;
+}
+
+static void shutdown_tick(struct device *dev)
+{
+	shutdown_check_deadline(dev->priv);
 }
 
 static void shutdown_event(struct device *dev, struct channel *ch)
@@ -124,6 +193,19 @@ static void shutdown_event(struct device *dev, struct channel *ch)
 	struct shutdown_state *s = dev->priv;
 
 	ic_receive(&s->ic, ch, shutdown_answer, s);
+	if (s->awaiting_service && s->ic.version && ch->state == CHANNEL_OPEN &&
+	    !shutdown_check_deadline(s)) {
+		if (shutdown_send(s, ch) < 0)
+			return;		/* the ring was just opened: only a broken guest fills it */
+		s->awaiting_service = false;
+		if (s->delivered) {
+			s->resent++;
+			log_info("shutdown: the guest's service is back; request sent again");
+		} else {
+			s->delivered = true;
+			log_info("shutdown: the guest's service has connected; request sent");
+		}
+	}
 }
 
 static void shutdown_status(struct device *dev, struct json_writer *w)
@@ -141,7 +223,11 @@ static void shutdown_status(struct device *dev, struct json_writer *w)
 	json_bool(w, "force", s->force);
 	json_uint(w, "sequence", s->request_seq);
 	json_double(w, "ago", devices_now() - s->requested_at);
-	json_string(w, "result", s->answered ? shutdown_result_name(s->result) : "waiting");
+	json_double(w, "sent_ago", devices_now() - s->sent_at);
+	json_uint(w, "resent", s->resent);
+	json_bool(w, "awaiting_service", s->awaiting_service);
+	json_string(w, "result", s->answered ? shutdown_result_name(s->result) :
+				 s->expired ? "unanswered" : "waiting");
 	if (s->answered)
 		json_string(w, "message", s->message);
 	json_object_end(w);
@@ -155,5 +241,6 @@ const struct device_ops shutdown_device_ops = {
 	.open = shutdown_open,
 	.close = shutdown_close,
 	.event = shutdown_event,
+	.tick = shutdown_tick,
 	.status = shutdown_status,
 };

@@ -17,5 +17,7 @@ int cmd_channels(int argc, char **argv);
 int cmd_console(int argc, char **argv);
 int cmd_integration(int argc, char **argv);
 int cmd_remove(int argc, char **argv);
+int cmd_timesync(int argc, char **argv);
+int cmd_kvp(int argc, char **argv);
 
 #endif

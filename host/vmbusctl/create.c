@@ -17,6 +17,9 @@
 #define CREATE_MEMORY_ALIGN	(2ULL << 20)	/* huge-page sized guest RAM */
 #define CREATE_CPUS_MAX		64
 
+/* What a new VM gets: every integration service a guest expects by default. */
+#define CREATE_DEFAULT_SERVICES "heartbeat shutdown timesync kvp"
+
 static const char create_help[] =
 	"Usage: vmbusctl create NAME [options]\n"
 	"Define a new VM: writes STATE/vms/NAME/vm.conf.\n\n"
@@ -30,7 +33,7 @@ static const char create_help[] =
 	"  --qemu-args ARGS     extra QEMU arguments, split on spaces (e.g. '-device virtio-rng-pci')\n"
 	"  --accel auto|kvm|tcg auto: KVM if it can boot a kernel on this machine (default)\n"
 	"  --services LIST      integration services, separated by commas or spaces\n"
-	"                       (default heartbeat; '' for none)\n"
+	"                       (default: " CREATE_DEFAULT_SERVICES "; '' for none)\n"
 	"  --force              replace the definition of an existing VM\n\n"
 	"A VM needs a kernel or a disk. Paths are stored absolute.\n";
 
@@ -152,7 +155,7 @@ static int create_parse_values(const struct create_args *a, struct vm_config *cf
 		return -ENOMEM;
 	if (a->append && (cfg->append = strdup(a->append)) == NULL)
 		return ctl_error_errno(-ENOMEM, "out of memory");
-	return create_services(a->services ? a->services : "heartbeat", cfg);
+	return create_services(a->services ? a->services : CREATE_DEFAULT_SERVICES, cfg);
 }
 
 static int create_files(const struct create_args *a, struct vm_config *cfg)

@@ -51,16 +51,14 @@ static int integration_list(const struct vm *vm, const struct vm_probe *p)
 	bool running = p->state == VM_RUNNING;
 	unsigned int i;
 
-	printf(running ? "%-12s %-11s %s\n" : "%-12s %s\n", "SERVICE", "DEFINITION", "CHANNEL");
+	printf(running ? "%-12s %-11s %s\n" : "%-12s %s\n", "SERVICE", "DEFINITION", "ON THE BUS");
 	for (i = 0; devices_all[i]; i++) {
 		const char *name = devices_all[i]->name;
 		const struct json_value *live = integration_live(p, name);
-		char channel[64] = "-";
+		char channel[128] = "-";
 
 		if (live)
-			snprintf(channel, sizeof(channel), "%s (channel %.0f)",
-				 json_get_string(live, "channel") ? json_get_string(live, "channel") : "?",
-				 json_get_number(live, "channel_id", 0));
+			output_service_state(live, channel, sizeof(channel));
 		printf(running ? "%-12s %-11s %s\n" : "%-12s %s\n", name,
 		       config_has_service(&vm->cfg, name) ? "enabled" : "disabled", channel);
 	}

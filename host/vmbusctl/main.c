@@ -27,6 +27,8 @@ static const struct ctl_command ctl_commands[] = {
 	{ "channels", cmd_channels, "list a running VM's VMBus channels" },
 	{ "console", cmd_console, "attach to a VM's serial console" },
 	{ "integration", cmd_integration, "list, enable or disable integration services" },
+	{ "timesync", cmd_timesync, "show or force the guest's clock synchronisation" },
+	{ "kvp", cmd_kvp, "list, read, set or delete key-value pairs shared with the guest" },
 	{ "remove", cmd_remove, "delete a stopped VM's definition and logs" },
 	{ NULL, NULL, NULL },
 };

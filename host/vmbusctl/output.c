@@ -108,33 +108,80 @@ static void output_bus(const struct json_value *bus)
 	putchar('\n');
 }
 
+void output_service_state(const struct json_value *svc, char *buf, size_t n)
+{
+	const char *channel = json_get_string(svc, "channel");
+	const char *protocol = json_get_string(svc, "protocol");
+	double id = json_get_number(svc, "channel_id", 0);
+	/* Integration services say whether a guest service negotiated; echo does not. */
+	bool ic = json_get(svc, "guest_service") != NULL;
+
+	if (!channel)
+		snprintf(buf, n, "?");
+	else if (strcmp(channel, "offered") == 0)
+		snprintf(buf, n, "offered (channel %.0f), not opened by the guest", id);
+	else if (strcmp(channel, "open") == 0 && json_get_bool(svc, "guest_service", false))
+		snprintf(buf, n, "connected, protocol %s (channel %.0f)", protocol ? protocol : "?", id);
+	else if (strcmp(channel, "open") == 0 && ic)
+		snprintf(buf, n, "opened (channel %.0f), waiting for the guest service", id);
+	else if (strcmp(channel, "open") == 0)
+		snprintf(buf, n, "open (channel %.0f)", id);
+	else if (strcmp(channel, "rescinded") == 0)
+		snprintf(buf, n, "rescinded, waiting for the guest to let go of channel %.0f", id);
+	else
+		snprintf(buf, n, "%s", channel);
+}
+
+/* What the service itself reports (heartbeat state, the last shutdown request). */
+static void output_service_detail(const struct json_value *svc)
+{
+	const char *heartbeat = json_get_string(svc, "heartbeat");
+	const char *system = json_get_string(svc, "system_state");
+	const struct json_value *last = json_get(svc, "last_request");
+	const struct json_value *sample = json_get(svc, "last_sample");
+	double ago = json_get_number(svc, "last_answer_ago", -1);
+
+	if (heartbeat && strcmp(heartbeat, "ok") == 0) {
+		printf("; heartbeat ok (%.0f s ago)", ago);
+		if (system)
+			printf(", guest system %s", system);
+	} else if (heartbeat && strcmp(heartbeat, "lost") == 0) {
+		if (ago >= 0)
+			printf("; heartbeat lost (no answer for %.0f s)", ago);
+		else
+			printf("; heartbeat lost (the guest never answered)");
+	}
+	if (sample) {
+		double ago_s = json_get_number(sample, "ago", 0);
+
+		/* offset_ns is host - guest; people read "the guest is N ms ahead". */
+		printf("; guest clock %+.3f ms vs the host (%.0f s ago)",
+		       -json_get_number(sample, "offset_ns", 0) / 1e6, ago_s);
+	}
+	if (json_get(svc, "guest_entries"))
+		printf("; %.0f guest values, %.0f host values", json_get_number(svc, "guest_entries", 0),
+		       json_get_number(svc, "host_entries", 0));
+	if (last) {
+		const char *action = json_get_string(last, "action");
+		const char *result = json_get_string(last, "result");
+		const char *message = json_get_string(last, "message");
+
+		printf("; last request: %s %.0f s ago, %s", action ? action : "?",
+		       json_get_number(last, "ago", 0), result ? result : "?");
+		if (message && *message)
+			printf(" (%s)", message);
+	}
+}
+
 static void output_service(const struct json_value *svc)
 {
 	const char *name = json_get_string(svc, "name");
-	const char *channel = json_get_string(svc, "channel");
-	const char *heartbeat = json_get_string(svc, "heartbeat");
-	double ago = json_get_number(svc, "last_answer_ago", -1);
+	char state[128];
 
-	const char *system = json_get_string(svc, "system_state");
-
-	printf("  %s: ", name ? name : "?");
-	if (heartbeat && strcmp(heartbeat, "ok") == 0 && system)
-		printf("ok (%.0f s ago), guest system %s\n", ago, system);
-	else if (heartbeat && strcmp(heartbeat, "ok") == 0)
-		printf("ok (%.0f s ago)\n", ago);
-	else if (heartbeat && strcmp(heartbeat, "lost") == 0 && ago >= 0)
-		printf("lost (no answer for %.0f s)\n", ago);
-	else if (heartbeat && strcmp(heartbeat, "lost") == 0)
-		printf("lost\n");
-	else if (!channel || strcmp(channel, "offered") == 0 || heartbeat)
-		printf("waiting for the guest service\n");
-	else if (strcmp(channel, "open") == 0 && json_get_bool(svc, "guest_service", false))
-		printf("ready, protocol %s (channel %.0f)\n", json_get_string(svc, "protocol") ?: "?",
-		       json_get_number(svc, "channel_id", 0));
-	else if (strcmp(channel, "open") == 0)
-		printf("open (channel %.0f)\n", json_get_number(svc, "channel_id", 0));
-	else
-		printf("%s\n", channel);
+	output_service_state(svc, state, sizeof(state));
+	printf("  %s: %s", name ? name : "?", state);
+	output_service_detail(svc);
+	printf("\n");
 }
 
 void output_status(const char *name, const struct json_value *status)

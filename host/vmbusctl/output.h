@@ -22,6 +22,11 @@ void output_json_value(struct json_writer *w, const char *key, const struct json
  *     heartbeat: ok (2 s ago)
  */
 void output_status(const char *name, const struct json_value *status);
+/*
+ * Where a service of a status reply stands: "offered (channel 1), not
+ * opened by the guest", "connected, protocol 1.0 (channel 2)", ...
+ */
+void output_service_state(const struct json_value *svc, char *buf, size_t n);
 /* "heartbeat, echo": every integration service the worker knows (host/devices.c). */
 void output_service_names(char *buf, size_t n);
 /* The last `lines` lines of a file (from its last 64 KiB); *ret_text to be freed. */

@@ -79,24 +79,47 @@ static double shutdown_connects(const struct vm *vm)
 	return json_get_number(json_get(st, "bus"), "connects", -1);
 }
 
-/* Wait for the guest's answer: "accepted", another result, or NULL (none). */
-static char *shutdown_wait_answer(const struct vm *vm, double timeout, char **ret_message)
+/*
+ * Wait for the guest's answer: "accepted", another result, or NULL (none).
+ * The service gets answer_s seconds from each time the request reaches it.
+ * While it is away (its daemon restarting, the guest rebooting) the worker
+ * sends the request once it is back; that wait lasts up to away_s in all,
+ * which leaves time for the ACPI fallback.
+ */
+static char *shutdown_wait_answer(const struct vm *vm, double answer_s, double away_s,
+				  double timeout, char **ret_message)
 {
-	double deadline = ctl_now() + timeout;
+	double start = ctl_now(), deadline = start + timeout, away_since = 0;
+	bool told = false;
 
 	while (ctl_now() < deadline) {
 		_cleanup_json_ struct json_value *st = shutdown_status(vm);
 		const struct json_value *last = json_get(shutdown_service(st), "last_request");
 		const char *result = json_get_string(last, "result");
+		bool away = json_get_bool(last, "awaiting_service", false);
 
-		if (!st)
+		if (!st || !result || strcmp(result, "unanswered") == 0)
 			return NULL;
-		if (result && strcmp(result, "waiting") != 0) {
+		if (strcmp(result, "waiting") != 0) {
 			const char *msg = json_get_string(last, "message");
 
 			*ret_message = strdup(msg ? msg : "");
 			return strdup(result);
 		}
+		if (away && !told) {
+			printf("%s: the guest's shutdown service is away (restarting, or not started "
+			       "yet); the request goes to it when it is back\n", vm->name);
+			fflush(stdout);
+			told = true;
+		}
+		if (away && !away_since)
+			away_since = ctl_now();
+		if (!away)
+			away_since = 0;
+		if (away && ctl_now() - away_since > away_s)
+			return NULL;
+		if (!away && json_get_number(last, "sent_ago", 0) > answer_s)
+			return NULL;
 		shutdown_sleep();
 	}
 	return NULL;
@@ -165,7 +188,7 @@ int cmd_shutdown(int argc, char **argv)
 	const char *reason = NULL;
 	double timeout = SHUTDOWN_TIMEOUT_S, start, connects;
 	bool reboot = false, force = false;
-	char request[512], error[256];
+	char request[1024], error[256];
 	struct vm_probe p;
 	pid_t worker_pid;
 	int c, r;
@@ -198,9 +221,17 @@ int cmd_shutdown(int argc, char **argv)
 	vm_probe_done(&p);
 
 	connects = shutdown_connects(&vm);
-	snprintf(request, sizeof(request), "shutdown %s%s --timeout=%.0f%s%s",
+	snprintf(request, sizeof(request), "shutdown %s%s --timeout=%.0f%s",
 		 reboot ? "reboot" : "poweroff", force ? " --force" : "", timeout,
-		 reason ? " --reason " : "", reason ? reason : "");
+		 reason ? " --reason" : "");
+	if (reason) {
+		size_t len = strlen(request);
+
+		/* One %-escaped argument: spaces and '%' arrive as typed. */
+		r = worker_request_append(request, sizeof(request), &len, reason);
+		if (r < 0)
+			return ctl_error_errno(r, "%s: the reason is too long", vm.name);
+	}
 	start = ctl_now();
 	r = worker_call(&vm, request, &reply, error, sizeof(error));
 	if (r == -EREMOTEIO && strstr(error, "No such device")) {
@@ -213,8 +244,9 @@ int cmd_shutdown(int argc, char **argv)
 	if (r < 0)
 		return ctl_error_errno(r, "%s: %s", vm.name, error);
 
-	result = shutdown_wait_answer(&vm, timeout < SHUTDOWN_ANSWER_S ? timeout : SHUTDOWN_ANSWER_S,
-				      &message);
+	result = shutdown_wait_answer(&vm, SHUTDOWN_ANSWER_S,
+				      timeout / 2 > 2 * SHUTDOWN_ANSWER_S ? timeout / 2 : 2 * SHUTDOWN_ANSWER_S,
+				      timeout, &message);
 	if (!result) {
 		if (reboot)
 			return ctl_error_errno(-ETIMEDOUT, "%s: the guest's shutdown service did not answer "

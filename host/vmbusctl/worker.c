@@ -155,6 +155,34 @@ int worker_call(const struct vm *vm, const char *request, struct json_value **re
 	return 0;
 }
 
+int worker_request_append(char *buf, size_t n, size_t *len, const char *arg)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t l = *len;
+
+	if (l + 1 >= n)
+		return -E2BIG;
+	buf[l++] = ' ';
+	for (; *arg; arg++) {
+		unsigned char c = (unsigned char)*arg;
+
+		if (c <= ' ' || c == '%' || c == 0x7f) {
+			if (l + 3 >= n)
+				return -E2BIG;
+			buf[l++] = '%';
+			buf[l++] = hex[c >> 4];
+			buf[l++] = hex[c & 15];
+		} else {
+			if (l + 1 >= n)
+				return -E2BIG;
+			buf[l++] = (char)c;
+		}
+	}
+	buf[l] = '\0';
+	*len = l;
+	return 0;
+}
+
 int worker_request(const struct vm *vm, const char *request, struct json_value **ret_reply)
 {
 	char error[512];

@@ -27,6 +27,14 @@ int worker_call(const struct vm *vm, const char *request, struct json_value **re
 /* worker_call that reports failures as "vmbusctl: NAME: ..." ("NAME is not running", ...). */
 int worker_request(const struct vm *vm, const char *request, struct json_value **ret_reply);
 
+/*
+ * Append arg to the request line in buf (length *len, capacity n) as one
+ * argument: a space first, then the bytes with every space, control byte,
+ * '%' and DEL written as %XX (docs/control-socket.md). -E2BIG if it does
+ * not fit.
+ */
+int worker_request_append(char *buf, size_t n, size_t *len, const char *arg);
+
 /* The vmbus-worker to run: $OPENVMBUS_WORKER, next to vmbusctl, or $PATH. */
 int worker_find_binary(char *buf, size_t n);
 /*

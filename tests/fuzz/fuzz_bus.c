@@ -16,41 +16,15 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "host/bus.h"
 #include "host/devices.h"
 #include "host/log.h"
 #include "tests/fuzz/fuzz.h"
+#include "tests/lib/fuzzdev.h"
 
-#define FUZZ_RAM_SIZE (4u << 20)
-#define FUZZ_VECTORS 3
-
-static struct guestmem mem;
-static struct ivshmem_server ivs;
-static uint8_t *bar;
-
-static void fuzz_setup(void)
-{
-	unsigned int v;
-
-	if (bar)
-		return;
-	log_set_level(LOG_EMERG);	/* the harness checks behaviour, not log text */
-	if (guestmem_create(&mem, FUZZ_RAM_SIZE) < 0)
-		abort();
-	bar = aligned_alloc(4096, VMBUS_DEFAULT_BAR_SIZE);
-	if (!bar)
-		abort();
-	memset(&ivs, 0, sizeof(ivs));
-	ivs.listen_fd = ivs.client_fd = -1;
-	ivs.nvectors = FUZZ_VECTORS;
-	for (v = 0; v < FUZZ_VECTORS; v++) {
-		ivs.host_efd[v] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		ivs.guest_efd[v] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	}
-}
+#define FUZZ_RAM_SIZE FUZZDEV_RAM_SIZE
+#define FUZZ_VECTORS FUZZDEV_VECTORS
 
 /* Play the guest's consumer: throw away what the host sent. */
 static void fuzz_drain(struct bus *b, struct vmbus_ring *rx)
@@ -58,16 +32,12 @@ static void fuzz_drain(struct bus *b, struct vmbus_ring *rx)
 	union vmbus_ctl_msg m;
 	struct vmbus_packet_desc d;
 	uint32_t len;
-	unsigned int v;
 
 	while (vmbus_ring_read(rx, &d, &m, sizeof(m), &len) == 0)
 		if (vmbus_ctl_validate(&m, len, VMBUS_CTL_TO_GUEST) < 0)
 			abort();	/* the host must only send well-formed messages */
 	vmbus_ring_read_commit(rx);
-	for (v = 0; v < FUZZ_VECTORS; v++) {
-		ivshmem_drain(ivs.guest_efd[v]);
-		ivshmem_drain(ivs.host_efd[v]);
-	}
+	fuzzdev_env_drain();
 	(void)b;
 }
 
@@ -88,11 +58,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct bus b;
 	struct vmbus_ring tx, rx;
 	struct vmbus_bar_header *h;
+	struct fuzzdev_env *e = fuzzdev_env();
+	uint8_t *bar = e->bar;
 	size_t pos = 0;
 
-	fuzz_setup();
-	memset(mem.base, 0, FUZZ_RAM_SIZE);
-	if (bus_init(&b, &mem, &ivs, bar, VMBUS_DEFAULT_BAR_SIZE, FUZZ_VECTORS) < 0 ||
+	memset(e->mem.base, 0, FUZZ_RAM_SIZE);
+	if (bus_init(&b, &e->mem, &e->ivs, bar, VMBUS_DEFAULT_BAR_SIZE, FUZZ_VECTORS) < 0 ||
 	    bus_add_device(&b, &heartbeat_device_ops, NULL) < 0 ||
 	    bus_add_device(&b, &echo_device_ops, NULL) < 0)
 		abort();
@@ -145,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n = data[pos++];
 			if (n > size - pos)
 				n = (uint32_t)(size - pos);
-			memcpy(mem.base + (size_t)page * 4096, data + pos, n);
+			memcpy(e->mem.base + (size_t)page * 4096, data + pos, n);
 			pos += n;
 			break;
 		}

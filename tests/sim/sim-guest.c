@@ -374,6 +374,30 @@ static void scenario_hostile(struct sim *s)
 		SIM_FAIL("reconnect after corrupting the control ring was refused");
 	sanity(s, "a corrupted control ring (connection dropped, guest reconnected)");
 
+	/*
+	 * Integration-service framing: an answer whose payload_len runs past
+	 * its packet resets the channel; a message that answers nothing is
+	 * ignored (logged); the service works again after the reset.
+	 */
+	hb = must_find(s, "heartbeat", 0);
+	if (!hb->open && sim_open(s, hb, 2, 1))
+		SIM_FAIL("cannot open heartbeat again");
+	{
+		struct vmbus_ic_hdr h = { .type = VMBUS_IC_HEARTBEAT, .seq = 999 };
+		uint32_t old_id = hb->offer.channel_id;
+
+		sim_send(s, hb, &h, sizeof(h), 0);		/* no response flag, unknown sequence */
+		h.flags = VMBUS_IC_F_RESPONSE;
+		h.payload_len = 3000;				/* the packet carries none of it */
+		sim_send(s, hb, &h, sizeof(h), 0);
+		wait_reoffer(s, "heartbeat", old_id);
+		hb = must_find(s, "heartbeat", 0);
+		if (sim_open(s, hb, 2, 1))
+			SIM_FAIL("cannot open heartbeat after its reset");
+		heartbeat_serve(s, hb, 1);
+	}
+	sanity(s, "malformed integration-service frames (channel reset, service back)");
+
 	sim_worker_request("status", reply, sizeof(reply));
 	SIM_LOG("worker status: %s", reply);
 }
@@ -382,22 +406,10 @@ static void scenario_hostile(struct sim *s)
 static struct sim_channel *shutdown_open(struct sim *s)
 {
 	struct sim_channel *c = must_find(s, "shutdown", 0);
-	uint8_t buf[256];
-	struct vmbus_ic_hdr h;
-	int r;
 
 	if (sim_open(s, c, 2, 1))
 		SIM_FAIL("cannot open shutdown");
-	r = sim_recv(s, c, buf, sizeof(buf), NULL, 5000);
-	if (r < (int)sizeof(h))
-		SIM_FAIL("shutdown: no negotiation");
-	memcpy(&h, buf, sizeof(h));
-	if (h.type != VMBUS_IC_NEGOTIATE)
-		SIM_FAIL("shutdown: expected NEGOTIATE, got %u", h.type);
-	h.flags = VMBUS_IC_F_RESPONSE;
-	h.version = VMBUS_IC_SHUTDOWN_VERSION_1;
-	h.payload_len = 0;
-	sim_send(s, c, &h, sizeof(h), h.seq);
+	sim_ic_negotiate(s, c, VMBUS_IC_SHUTDOWN_VERSION_1, "shutdown");
 	return c;
 }
 
@@ -454,6 +466,47 @@ static void scenario_shutdown(struct sim *s)
 	wait_reoffer(s, "shutdown", c->offer.channel_id);
 	c = shutdown_open(s);
 	SIM_LOG("shutdown: a malformed answer reset the channel, which came back");
+
+	/*
+	 * The service goes away with the request unanswered (a daemon that
+	 * restarts closes its device, which closes the channel): the host
+	 * sends the request again once a service has negotiated.
+	 */
+	sim_worker_request("shutdown poweroff --timeout=30 --reason restart", reply, sizeof(reply));
+	if (sim_recv(s, c, reply, sizeof(reply), NULL, 5000) < (int)sizeof(struct vmbus_ic_hdr))
+		SIM_FAIL("shutdown: no request to leave unanswered");
+	if (sim_close(s, c))
+		SIM_FAIL("shutdown: close refused");
+	status_expect("status", "\"awaiting_service\":true");
+	c = shutdown_open(s);
+	shutdown_answer(s, c, VMBUS_SHUTDOWN_POWEROFF, "restart", VMBUS_SHUTDOWN_ACCEPTED,
+			"powering off", 12);
+	status_expect("status", "\"resent\":1,\"awaiting_service\":false,\"result\":\"accepted\"");
+	SIM_LOG("shutdown: a request left unanswered by a closing service went again to the next one");
+
+	/* Never answered: at its deadline the host stops waiting and says so. */
+	sim_worker_request("shutdown reboot --timeout=2", reply, sizeof(reply));
+	if (sim_recv(s, c, reply, sizeof(reply), NULL, 5000) < (int)sizeof(struct vmbus_ic_hdr))
+		SIM_FAIL("shutdown: no request to ignore");
+	status_expect("status", "\"result\":\"unanswered\"");
+	SIM_LOG("shutdown: an unanswered request is reported as such after its timeout");
+
+	/*
+	 * The driver has the channel open but no service has negotiated yet
+	 * (a daemon taking over): the request waits for the negotiation.
+	 */
+	if (sim_close(s, c) || sim_open(s, c, 2, 1))
+		SIM_FAIL("shutdown: cannot reopen");
+	sim_worker_request("shutdown poweroff --timeout=30 --reason queued", reply, sizeof(reply));
+	if (!strstr(reply, "\"ok\":true"))
+		SIM_FAIL("a request before the negotiation was refused: %s", reply);
+	status_expect("status", "\"awaiting_service\":true");
+	/* The request must not come before the negotiation. */
+	sim_ic_negotiate(s, c, VMBUS_IC_SHUTDOWN_VERSION_1, "shutdown after reopening");
+	shutdown_answer(s, c, VMBUS_SHUTDOWN_POWEROFF, "queued", VMBUS_SHUTDOWN_NOT_READY,
+			"still booting", 13);
+	status_expect("status", "\"resent\":0,\"awaiting_service\":false,\"result\":\"not-ready\"");
+	SIM_LOG("shutdown: a request made before the service negotiated went out once it had");
 
 	/* Accepted, forced, with a reason. */
 	sim_worker_request("shutdown poweroff --force --timeout=30 --reason host maintenance", reply,
@@ -567,6 +620,10 @@ int main(int argc, char **argv)
 		scenario_shutdown(&s);
 	else if (strcmp(scenario, "serve-shutdown") == 0)
 		scenario_serve_shutdown(&s);
+	else if (strcmp(scenario, "timesync") == 0)
+		scenario_timesync(&s);
+	else if (strcmp(scenario, "kvp") == 0)
+		scenario_kvp(&s);
 	else
 		SIM_FAIL("unknown SIM_SCENARIO '%s'", scenario);
 	SIM_LOG("scenario %s: all checks passed", scenario ? scenario : "basic");

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tests/sim/simguest.h"
+#include "vmbus/ic.h"
 #include "vmbus/classes.h"
 
 static char sim_run_dir[PATH_MAX];
@@ -172,6 +173,13 @@ static void sim_qmp_input(struct sim *s)
 			return;
 		if (strstr(line, "system_powerdown"))
 			s->powerdown_requested = true;
+		/* Pause and resume as QEMU reports them (the vCPUs of this guest never stop). */
+		if (strstr(line, "\"stop\"") || strstr(line, "\"cont\"")) {
+			snprintf(reply, sizeof(reply), "{\"event\": \"%s\", \"timestamp\": {}}\r\n",
+				 strstr(line, "\"stop\"") ? "STOP" : "RESUME");
+			if (send(s->qmp_fd, reply, strlen(reply), MSG_NOSIGNAL) < 0)
+				return;
+		}
 		if (strstr(line, "\"quit\""))
 			exit(0);
 	}
@@ -494,4 +502,20 @@ int sim_worker_request(const char *request, char *buf, size_t len)
 	buf[off] = '\0';
 	close(fd);
 	return 0;
+}
+
+void sim_ic_negotiate(struct sim *s, struct sim_channel *c, uint32_t version, const char *what)
+{
+	uint8_t buf[256];
+	struct vmbus_ic_hdr h;
+
+	if (sim_recv(s, c, buf, sizeof(buf), NULL, 5000) < (int)sizeof(h))
+		SIM_FAIL("%s: no version negotiation", what);
+	memcpy(&h, buf, sizeof(h));
+	if (h.type != VMBUS_IC_NEGOTIATE)
+		SIM_FAIL("%s: expected the negotiation, got message type %u", what, h.type);
+	h.flags = VMBUS_IC_F_RESPONSE;
+	h.version = version;
+	h.payload_len = 0;
+	sim_send(s, c, &h, sizeof(h), h.seq);
 }

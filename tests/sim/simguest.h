@@ -86,8 +86,19 @@ void sim_signal_channel(struct sim *s, struct sim_channel *c);
 int sim_recv(struct sim *s, struct sim_channel *c, void *buf, uint32_t len, uint64_t *trans_id,
 	     int timeout_ms);
 
+/*
+ * Wait for the host's integration-service version negotiation on c and
+ * accept it with version; fails the test (naming what) if the first
+ * message is anything else.
+ */
+void sim_ic_negotiate(struct sim *s, struct sim_channel *c, uint32_t version, const char *what);
+
 /* Ask the worker for something over its control socket; reply into buf. */
 int sim_worker_request(const char *request, char *buf, size_t len);
+
+/* Scenarios that live in their own files (tests/sim/scenario_NAME.c). */
+void scenario_timesync(struct sim *s);
+void scenario_kvp(struct sim *s);
 
 #define SIM_FAIL(...) do { fprintf(stderr, "sim-guest: FAIL: " __VA_ARGS__); \
 	fputc('\n', stderr); exit(1); } while (0)

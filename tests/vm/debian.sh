@@ -41,7 +41,7 @@
 
 VM_DEBIAN_LIB=$(realpath "${BASH_SOURCE[0]}")
 VM_DEBIAN_SUITE=${VM_DEBIAN_SUITE:-bookworm}
-VM_DEBIAN_PACKAGES=${VM_DEBIAN_PACKAGES:-systemd-sysv,udev,dbus,kmod,iproute2}
+VM_DEBIAN_PACKAGES=${VM_DEBIAN_PACKAGES:-systemd-sysv,udev,dbus,kmod,iproute2,chrony}
 VM_DEBIAN_UNIT=$VM_TOP/guest-linux/openvmbusd/openvmbusd.service
 VM_DEBIAN_IMAGE_SECONDS=''	# what vm_debian_image took
 VM_DEBIAN_IMAGE_HOW=''		# "cache hit", "built (base cached)", "built"
