@@ -6,6 +6,8 @@
 #   make test       every test; last line "N passed, N failed, N skipped"
 #   make bench      benchmarks, report in build/bench/report.txt
 #   make fuzz       libFuzzer (clang), FUZZ_TIME seconds per harness
+#   make deb        openvmbus-{dkms,guest,host} .debs in $(BUILD)/pkg/deb
+#   make rpm        the same as .rpms in $(BUILD)/pkg/rpm (docs/install.md)
 #   V=1             show full command lines
 #   KERNELRELEASE=  build the modules for another kernel (default: the one
 #                   linux-headers-amd64 points at)
@@ -61,7 +63,7 @@ SIM_BIN       := $(if $(SIM_SRC),$(BUILD)/tests/sim/sim-guest)
 # Object files are not intermediates: keep them for incremental builds.
 .SECONDARY:
 
-.PHONY: all userspace modules deps demo test test-quick bench fuzz clean
+.PHONY: all userspace modules deps demo test test-quick bench fuzz clean deb rpm pkg-stage
 all: userspace modules
 GUEST_BENCH := $(BUILD)/guest/chanbench
 userspace: $(HOST_BIN) $(BUILD)/guest/openvmbusd $(GUEST_BENCH) $(UNIT_BIN) $(REPLAY_BIN) $(BENCH_BIN) $(SIM_BIN)
@@ -192,5 +194,52 @@ fuzz: $(FUZZ_BIN)
 
 clean:
 	rm -rf $(BUILD)
+
+# ---------------------------------------------------------------- packages
+# The version is vmbus/version.h's; PKG_VERSION=X builds the packages as
+# version X (the staged version.h says X too: modules, programs, DKMS).
+OPENVMBUS_VERSION := $(shell sed -n 's/^\#define OPENVMBUS_VERSION "\(.*\)"/\1/p' vmbus/version.h)
+PKG_VERSION ?= $(OPENVMBUS_VERSION)
+PKG_DIR     := $(BUILD)/pkg
+PKG_STAGE   := $(PKG_DIR)/src/openvmbus-$(PKG_VERSION)
+
+# The source tree as git sees it (tracked and new files, not the ignored
+# build directories), with the version set; outside a git checkout (a
+# release tarball) the tree without build directories.
+pkg-stage:
+	$(Q)rm -rf $(PKG_STAGE) && mkdir -p $(PKG_STAGE)
+	$(Q)if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z -co --exclude-standard | xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+			tar --null -T - -cf - | tar -C $(PKG_STAGE) -xf -; \
+	else \
+		tar -cf - --exclude=./.git --exclude='./build' --exclude='./build-*' --exclude='./$(BUILD)' . | \
+			tar -C $(PKG_STAGE) -xf -; \
+	fi
+	$(Q)sed -i 's/^\(#define OPENVMBUS_VERSION \)".*"/\1"$(PKG_VERSION)"/' $(PKG_STAGE)/vmbus/version.h
+
+deb: pkg-stage
+	$(quiet) DEB "openvmbus $(PKG_VERSION)"
+	$(Q)cp -r packaging/debian $(PKG_STAGE)/debian
+	$(Q)printf '%s\n' "openvmbus ($(PKG_VERSION)) unstable; urgency=medium" "" \
+		"  * Release $(PKG_VERSION) (see the git history)." "" \
+		" -- openvmbus developers <openvmbus-devel@lists.openvmbus.invalid>  $$(date -R -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s))" \
+		>$(PKG_STAGE)/debian/changelog
+	$(Q)cd $(PKG_STAGE) && dpkg-buildpackage -us -uc -b >../../deb.log 2>&1 || { tail -n 40 ../../deb.log; exit 1; }
+	$(Q)mkdir -p $(PKG_DIR)/deb && mv $(PKG_DIR)/src/*_$(PKG_VERSION)_*.deb $(PKG_DIR)/deb/
+	$(Q)rm -f $(PKG_DIR)/src/*_$(PKG_VERSION)_*.changes $(PKG_DIR)/src/*_$(PKG_VERSION)_*.buildinfo
+	$(Q)ls -1 $(PKG_DIR)/deb/*_$(PKG_VERSION)_*.deb
+
+# rpmbuild from a tarball of the staged tree. RPM_FLAGS=--nodeps builds where
+# the BuildRequires are not in the rpm database (a Debian host).
+RPM_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps)
+rpm: pkg-stage
+	$(quiet) RPM "openvmbus $(PKG_VERSION)"
+	$(Q)mkdir -p $(PKG_DIR)/rpmbuild/SOURCES $(PKG_DIR)/rpm
+	$(Q)tar -C $(PKG_DIR)/src -czf $(PKG_DIR)/rpmbuild/SOURCES/openvmbus-$(PKG_VERSION).tar.gz openvmbus-$(PKG_VERSION)
+	$(Q)rpmbuild -bb $(RPM_FLAGS) --define "_topdir $(abspath $(PKG_DIR)/rpmbuild)" \
+		--define "ovb_version $(PKG_VERSION)" packaging/rpm/openvmbus.spec >$(PKG_DIR)/rpm.log 2>&1 || \
+		{ tail -n 40 $(PKG_DIR)/rpm.log; exit 1; }
+	$(Q)find $(PKG_DIR)/rpmbuild/RPMS -name 'openvmbus-*-$(PKG_VERSION)-*.rpm' -exec mv {} $(PKG_DIR)/rpm/ \;
+	$(Q)ls -1 $(PKG_DIR)/rpm/*-$(PKG_VERSION)-*.rpm
 
 -include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

@@ -35,6 +35,7 @@
 #include <linux/wait.h>
 
 #include "openvmbus.h"
+#include "vmbus/version.h"
 #include "shutdown_fallback.h"
 
 static unsigned int fallback_delay_ms = 5000;
@@ -488,4 +489,4 @@ module_exit(uchan_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("openvmbus character devices for userspace services");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(OPENVMBUS_VERSION);

@@ -12,6 +12,7 @@
 #include "bus.h"
 #include "pci.h"
 #include "vmbus/control.h"
+#include "vmbus/version.h"
 
 static int __init openvmbus_init(void)
 {
@@ -44,4 +45,4 @@ module_exit(openvmbus_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("openvmbus guest bus driver");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(OPENVMBUS_VERSION);

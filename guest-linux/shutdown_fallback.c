@@ -144,7 +144,7 @@ void uchan_shutdown_fallback_message(struct openvmbus_channel *ch, struct device
 			return;
 		}
 		fallback_reply(ch, dev, &h, 0, VMBUS_IC_SHUTDOWN_VERSION_1, NULL, 0);
-		dev_info(dev, "shutdown service answered by the kernel until a daemon opens it\n");
+		dev_info_ratelimited(dev, "shutdown service answered by the kernel until a daemon opens it\n");
 		break;
 	case VMBUS_IC_SHUTDOWN:
 		fallback_shutdown(ch, dev, &h, payload);

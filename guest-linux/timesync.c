@@ -28,6 +28,7 @@
 #include <linux/workqueue.h>
 
 #include "openvmbus.h"
+#include "vmbus/version.h"
 #include "vmbus/ic_timesync.h"
 
 #define TIMESYNC_RING_BYTES	(16 * 1024)	/* each direction */
@@ -397,4 +398,4 @@ module_openvmbus_driver(timesync_driver);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("openvmbus time synchronisation: host clock as a PTP clock, steps on host sync");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(OPENVMBUS_VERSION);

@@ -46,7 +46,7 @@ const char *channel_state_name(enum channel_state s)
 
 static const char *channel_name(const struct channel *ch)
 {
-	return ch->dev ? ch->dev->ops->name : "removed";
+	return ch->dev ? ch->dev->name : "removed";
 }
 
 /* ------------------------------------------------------------ signalling */
@@ -252,7 +252,7 @@ static void bus_reoffer(struct bus *b, struct device *dev)
 	struct channel *ch = bus_channel_new(b, dev, 0, NULL);
 
 	if (!ch) {
-		log_error("%s: no free channel id to offer the device again", dev->ops->name);
+		log_error("%s: no free channel id to offer the device again", dev->name);
 		return;
 	}
 	dev->primary = ch;
@@ -650,7 +650,7 @@ static int bus_open_channel(struct bus *b, struct channel *ch, const struct vmbu
 			ch->ring_map = NULL;
 			ch->ring_gpadl = NULL;
 			return log_error_errno(r, "%s: cannot open channel %u: %m",
-					       ch->dev->ops->name, ch->id);
+					       ch->dev->name, ch->id);
 		}
 	}
 	return 0;
@@ -989,10 +989,22 @@ int64_t channel_recv_done(struct channel *ch)
 
 int bus_add_device(struct bus *b, const struct device_ops *ops, struct device **ret)
 {
-	struct device *dev = calloc(1, sizeof(*dev)), **pp;
+	return bus_add_named_device(b, ops, ops->name, ret);
+}
 
+int bus_add_named_device(struct bus *b, const struct device_ops *ops, const char *name,
+			 struct device **ret)
+{
+	struct device *dev, **pp;
+
+	if (!name[0] || strlen(name) >= DEVICE_NAME_MAX)
+		return -EINVAL;
+	if (bus_find_device(b, name))
+		return -EEXIST;
+	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
+	memcpy(dev->name, name, strlen(name) + 1);
 	if (ops->priv_size && !(dev->priv = calloc(1, ops->priv_size))) {
 		free(dev);
 		return -ENOMEM;
@@ -1042,7 +1054,7 @@ struct device *bus_find_device(struct bus *b, const char *name)
 	struct device *dev;
 
 	for (dev = b->devices; dev; dev = dev->next)
-		if (strcmp(dev->ops->name, name) == 0)
+		if (strcmp(dev->name, name) == 0)
 			return dev;
 	return NULL;
 }

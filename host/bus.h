@@ -55,9 +55,12 @@ struct device_ops {
 	void (*destroy)(struct device *dev);
 };
 
+#define DEVICE_NAME_MAX 32
+
 struct device {
 	const struct device_ops *ops;
 	struct bus *bus;
+	char name[DEVICE_NAME_MAX];	/* ops->name, or the instance's own ("disk0") */
 	struct vmbus_guid instance_id;
 	struct channel *primary;	/* NULL once removed */
 	void *priv;			/* the backend's state */
@@ -145,6 +148,13 @@ void bus_guest_reset(struct bus *b, const char *why);
 
 /* Devices. */
 int bus_add_device(struct bus *b, const struct device_ops *ops, struct device **ret);
+/*
+ * The same for a backend with several instances per VM (disks): each has
+ * its own name for bus_find_device() and the control socket. -EEXIST if
+ * the name is taken, -EINVAL if it is empty or too long.
+ */
+int bus_add_named_device(struct bus *b, const struct device_ops *ops, const char *name,
+			 struct device **ret);
 /* Rescind and drop a device; its channels close. */
 void bus_remove_device(struct bus *b, struct device *dev);
 struct device *bus_find_device(struct bus *b, const char *name);

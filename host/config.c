@@ -31,6 +31,9 @@ void config_free(struct vm_config *c)
 	free(c->qemu_args);
 	for (i = 0; i < c->nservices; i++)
 		free(c->services[i]);
+	for (i = 0; i < c->ndisks; i++)
+		free(c->disks[i].path);
+	c->ndisks = 0;
 	config_init(c);
 }
 
@@ -128,6 +131,46 @@ static int config_set_string(char **field, const char *value)
 	return 0;
 }
 
+int config_parse_disk(const char *spec, struct config_disk *ret)
+{
+	char *dup = strdup(spec), *save = NULL, *tok;
+	struct config_disk d = { .readonly = false };
+
+	if (!dup)
+		return -ENOMEM;
+	tok = strtok_r(dup, ",", &save);
+	if (!tok || tok[0] != '/')
+		goto invalid;
+	d.path = strdup(tok);
+	if (!d.path) {
+		free(dup);
+		return -ENOMEM;
+	}
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		if (strcmp(tok, "readonly") == 0) {
+			d.readonly = true;
+		} else if (strncmp(tok, "serial=", 7) == 0) {
+			size_t n = strlen(tok + 7);
+
+			if (n < 1 || n > CONFIG_SERIAL_MAX)
+				goto invalid;
+			for (size_t i = 0; i < n; i++)
+				if (tok[7 + i] < 0x21 || tok[7 + i] > 0x7e)
+					goto invalid;
+			memcpy(d.serial, tok + 7, n + 1);
+		} else {
+			goto invalid;
+		}
+	}
+	free(dup);
+	*ret = d;
+	return 0;
+invalid:
+	free(d.path);
+	free(dup);
+	return -EINVAL;
+}
+
 static int config_apply(struct vm_config *c, const char *section, const char *key, char *value)
 {
 	if (strcmp(section, "VM") == 0) {
@@ -175,6 +218,16 @@ static int config_apply(struct vm_config *c, const char *section, const char *ke
 			if (r < 0)
 				return r;
 		}
+		return 0;
+	} else if (strcmp(section, "Storage") == 0 && strcmp(key, "Disk") == 0) {
+		int r;
+
+		if (c->ndisks >= CONFIG_MAX_DISKS)
+			return -E2BIG;
+		r = config_parse_disk(value, &c->disks[c->ndisks]);
+		if (r < 0)
+			return r;
+		c->ndisks++;
 		return 0;
 	}
 	return -ENOENT;
@@ -256,6 +309,11 @@ int config_save(const struct vm_config *c, const char *path)
 	for (i = 0; i < c->nservices; i++)
 		fprintf(f, "%s%s", i ? " " : "", c->services[i]);
 	fprintf(f, "\n");
+	if (c->ndisks)
+		fprintf(f, "\n[Storage]\n");
+	for (i = 0; i < c->ndisks; i++)
+		fprintf(f, "Disk=%s%s%s%s\n", c->disks[i].path, c->disks[i].readonly ? ",readonly" : "",
+			c->disks[i].serial[0] ? ",serial=" : "", c->disks[i].serial);
 	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
 		r = -errno;
 		fclose(f);

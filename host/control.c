@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "host/devices.h"
+#include "host/devices/storage.h"
 #include "host/log.h"
 #include "host/worker.h"
 #include "vmbus/classes.h"
@@ -63,6 +64,8 @@ static void control_channel(struct json_writer *out, const struct channel *ch)
 	json_object_begin(out, NULL);
 	json_uint(out, "id", ch->id);
 	json_string(out, "class", ch->dev ? ch->dev->ops->name : "removed");
+	if (ch->dev && strcmp(ch->dev->name, ch->dev->ops->name))
+		json_string(out, "device", ch->dev->name);
 	if (ch->dev) {
 		control_guid(out, "class_id", &ch->dev->ops->class_id);
 		control_guid(out, "instance_id", &ch->dev->instance_id);
@@ -122,7 +125,7 @@ static int control_status(struct worker *w, int argc, char **argv, struct json_w
 	json_array_begin(out, "services");
 	for (dev = b->devices; dev; dev = dev->next) {
 		json_object_begin(out, NULL);
-		json_string(out, "name", dev->ops->name);
+		json_string(out, "name", dev->name);
 		json_string(out, "channel", dev->primary ? channel_state_name(dev->primary->state)
 							 : "resetting");
 		if (dev->primary)
@@ -255,6 +258,47 @@ static int control_rescind(struct worker *w, int argc, char **argv, struct json_
 	return 0;
 }
 
+/*
+ * disk-add PATH [readonly] [serial=S]: a synthetic disk offered at run
+ * time, as the first free diskN. The definition is not changed.
+ */
+static int control_disk_add(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	struct storage_disk_config dc = { .path = argc > 1 ? argv[1] : NULL };
+	char name[DEVICE_NAME_MAX];
+	struct device *dev;
+	unsigned int n;
+	int i, r;
+
+	if (argc < 2 || argv[1][0] != '/') {
+		control_error = "wants an absolute path to a raw image";
+		return -EINVAL;
+	}
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "readonly") == 0)
+			dc.readonly = true;
+		else if (strncmp(argv[i], "serial=", 7) == 0)
+			dc.serial = argv[i] + 7;
+		else
+			return -EINVAL;
+	}
+	for (n = 0; n < 64; n++) {
+		snprintf(name, sizeof(name), "disk%u", n);
+		if (!bus_find_device(&w->bus, name))
+			break;
+	}
+	if (n == 64)
+		return -ENOSPC;
+	r = storage_disk_add(&w->bus, name, &dc, &dev);
+	if (r < 0)
+		return r;
+	log_info("%s: %s%s added at run time (channel %u)", name, dc.path,
+		 dc.readonly ? " (read-only)" : "", dev->primary->id);
+	json_string(out, "disk", name);
+	json_uint(out, "channel_id", dev->primary->id);
+	return 0;
+}
+
 /* pause / resume: QMP stop / cont. The state changes when QEMU's event arrives. */
 static int control_pause_resume(struct worker *w, int argc, char **argv, struct json_writer *out)
 {
@@ -319,6 +363,8 @@ static const struct control_command control_commands[] = {
 	  "stop [--force | --no-kill] [--timeout=S]: ACPI power-down, killed after S seconds" },
 	{ "shutdown", control_shutdown,
 	  "shutdown poweroff|reboot [--force] [--timeout=S] [--reason TEXT]: ask the guest's service" },
+	{ "disk-add", control_disk_add,
+	  "disk-add PATH [readonly] [serial=S]: offer a raw image as the next synthetic disk" },
 	{ "pause", control_pause_resume, "pause the VM's vCPUs (QMP stop)" },
 	{ "resume", control_pause_resume, "let a paused VM run again (QMP cont)" },
 	{ "offer", control_offer, "offer NAME: hot-add a device of class NAME" },

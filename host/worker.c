@@ -23,6 +23,7 @@
 
 #include "host/accel.h"
 #include "host/devices.h"
+#include "host/devices/storage.h"
 #include "host/log.h"
 #include "host/worker.h"
 
@@ -439,6 +440,18 @@ static int worker_add_services(struct worker *w)
 		r = bus_add_device(&w->bus, ops, NULL);
 		if (r < 0)
 			return log_error_errno(r, "cannot add %s: %m", ops->name);
+	}
+	for (i = 0; i < w->cfg.ndisks; i++) {
+		const struct config_disk *d = &w->cfg.disks[i];
+		struct storage_disk_config dc = { .path = d->path, .readonly = d->readonly,
+						  .serial = d->serial };
+		char name[DEVICE_NAME_MAX];
+
+		snprintf(name, sizeof(name), "disk%u", i);
+		r = storage_disk_add(&w->bus, name, &dc, NULL);
+		if (r < 0)
+			return log_error_errno(r, "cannot add %s (%s): %m", name, d->path);
+		log_info("%s: %s%s", name, d->path, d->readonly ? " (read-only)" : "");
 	}
 	return 0;
 }

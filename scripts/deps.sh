@@ -11,6 +11,7 @@ packages=(
 	fio e2fsprogs xz-utils						# storage tests, bench, VM boot
 	kexec-tools							# kexec test of the guest bus
 	mmdebstrap							# Debian guest image (tests/vm/debian.sh)
+	debhelper dh-dkms dkms lintian rpm rpmlint			# make deb, make rpm, tests/vm/packages.test
 )
 
 missing=()

@@ -46,6 +46,7 @@ struct kvp_guest {
 };
 
 static struct kvp_guest kvp_guest;
+static bool kvp_quiet;			/* a query from the command line: no log lines */
 
 static const char *kvp_dir(void)
 {
@@ -157,8 +158,9 @@ static void kvp_load(struct kvp_guest *g)
 	}
 	free(line);
 	fclose(f);
-	log_msg(LOG_INFO, "kvp: %u host value(s) in %s%s", g->host.n, g->path,
-		bad ? " (invalid lines ignored)" : "");
+	if (!kvp_quiet)
+		log_msg(LOG_INFO, "kvp: %u host value(s) in %s%s", g->host.n, g->path,
+			bad ? " (invalid lines ignored)" : "");
 }
 
 static void kvp_answer(struct service *s, const struct vmbus_ic_hdr *h, int32_t status,
@@ -318,3 +320,25 @@ const struct service_ops kvp_service_ops = {
 	.handle = kvp_handle,
 	.connected = kvp_connected,
 };
+
+int kvp_pool_query(const char *key)
+{
+	struct kvp_item *it;
+	uint32_t i;
+
+	kvp_quiet = true;
+	kvp_load(&kvp_guest);
+	if (!key) {
+		/* Keys and values as they are, one pair a line: no escapes for people. */
+		for (i = 0; i < kvp_guest.host.n; i++) {
+			it = &kvp_guest.host.item[i];
+			printf("%s=%s\n", it->key, it->value);
+		}
+		return 0;
+	}
+	it = kvp_items_find(&kvp_guest.host, key, (uint32_t)strlen(key));
+	if (!it)
+		return -ENOENT;
+	printf("%s\n", it->value);
+	return 0;
+}

@@ -27,14 +27,20 @@ static const struct service_ops *const openvmbusd_services[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: openvmbusd [--dev-dir DIR]\n"
-		   "Serves the openvmbus integration services of this guest (heartbeat, shutdown).\n"
-		   "  --dev-dir DIR   where the service devices are (default /dev/openvmbus)\n");
+		   "       openvmbusd --kvp-list | --kvp-get KEY\n"
+		   "Serves the openvmbus integration services of this guest (heartbeat, shutdown,\n"
+		   "key-value exchange).\n"
+		   "  --dev-dir DIR   where the service devices are (default /dev/openvmbus)\n"
+		   "  --kvp-list      print the values the host set for this guest (KEY=VALUE)\n"
+		   "  --kvp-get KEY   print one of them; exit status 1 if the host has not set it\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "dev-dir", required_argument, NULL, 'd' },
+		{ "kvp-list", no_argument, NULL, 'l' },
+		{ "kvp-get", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -48,6 +54,13 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (c) {
 		case 'd': dev_dir = optarg; break;
+		case 'l':
+			return kvp_pool_query(NULL) < 0 ? 1 : 0;
+		case 'g':
+			r = kvp_pool_query(optarg);
+			if (r == -ENOENT)
+				fprintf(stderr, "openvmbusd: the host has not set '%s'\n", optarg);
+			return r < 0 ? 1 : 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -62,4 +62,11 @@ extern const struct service_ops heartbeat_service_ops;
 extern const struct service_ops shutdown_service_ops;
 extern const struct service_ops kvp_service_ops;
 
+/*
+ * `openvmbusd --kvp-get KEY` (key) / `--kvp-list` (NULL): print what the
+ * host set for this guest, from the pool file the daemon keeps. -ENOENT
+ * for a key the host has not set.
+ */
+int kvp_pool_query(const char *key);
+
 #endif

@@ -80,13 +80,7 @@ int cmd_channels(int argc, char **argv)
 	if (r < 0)
 		return r;
 	if (json) {
-		struct json_writer w;
-
-		json_writer_init(&w);
-		output_json_value(&w, NULL, reply, "ok");
-		r = output_json_print(&w);
-		json_writer_free(&w);
-		return r;
+		return output_json_reply(reply);
 	}
 	channels_print(json_get(reply, "channels"));
 	return 0;

@@ -191,13 +191,7 @@ int cmd_kvp(int argc, char **argv)
 		       "once its KVP service connects");
 	}
 	if (json) {
-		struct json_writer w;
-
-		json_writer_init(&w);
-		output_json_value(&w, NULL, reply, "ok");
-		r = output_json_print(&w);
-		json_writer_free(&w);
-		return r;
+		return output_json_reply(reply);
 	}
 	if (strcmp(action, "list") == 0)
 		kvp_print_list(&vm, reply);

@@ -29,6 +29,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "integration", cmd_integration, "list, enable or disable integration services" },
 	{ "timesync", cmd_timesync, "show or force the guest's clock synchronisation" },
 	{ "kvp", cmd_kvp, "list, read, set or delete key-value pairs shared with the guest" },
+	{ "disk", cmd_disk, "list or hot-remove a running VM's synthetic disks" },
 	{ "remove", cmd_remove, "delete a stopped VM's definition and logs" },
 	{ NULL, NULL, NULL },
 };

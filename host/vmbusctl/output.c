@@ -253,3 +253,15 @@ void output_log_tail(FILE *f, const char *path, const char *text)
 			break;
 	}
 }
+
+int output_json_reply(const struct json_value *reply)
+{
+	struct json_writer w;
+	int r;
+
+	json_writer_init(&w);
+	output_json_value(&w, NULL, reply, "ok");
+	r = output_json_print(&w);
+	json_writer_free(&w);
+	return r;
+}

@@ -35,5 +35,7 @@ int output_file_tail(const char *path, unsigned int lines, char **ret_text, size
 void output_log_tail(FILE *f, const char *path, const char *text);
 /* Print the writer's text and a newline; -ENOMEM if it ran out of memory. */
 int output_json_print(struct json_writer *w);
+/* Print a worker's reply as JSON without its "ok" member (--json output). */
+int output_json_reply(const struct json_value *reply);
 
 #endif

@@ -624,6 +624,10 @@ int main(int argc, char **argv)
 		scenario_timesync(&s);
 	else if (strcmp(scenario, "kvp") == 0)
 		scenario_kvp(&s);
+	else if (strcmp(scenario, "storage") == 0)
+		scenario_storage(&s);
+	else if (strcmp(scenario, "storage-crash") == 0)
+		scenario_storage_crash(&s);
 	else
 		SIM_FAIL("unknown SIM_SCENARIO '%s'", scenario);
 	SIM_LOG("scenario %s: all checks passed", scenario ? scenario : "basic");

@@ -449,21 +449,31 @@ int sim_send(struct sim *s, struct sim_channel *c, const void *buf, uint32_t len
 	return r;
 }
 
-int sim_recv(struct sim *s, struct sim_channel *c, void *buf, uint32_t len, uint64_t *trans_id,
-	     int timeout_ms)
+int sim_send_ext(struct sim *s, struct sim_channel *c, uint16_t type, uint16_t flags,
+		 const void *ext, uint32_t ext_len, const void *buf, uint32_t len, uint64_t trans_id)
+{
+	struct vmbus_iov iov[2] = { { ext, ext_len }, { buf, len } };
+	int r = vmbus_ring_write(&c->tx, type, flags, trans_id, ext_len, iov, 2);
+
+	if (r < 0)
+		return r;
+	if (vmbus_ring_publish(&c->tx))
+		sim_signal_channel(s, c);
+	return 0;
+}
+
+int sim_recv_desc(struct sim *s, struct sim_channel *c, void *buf, uint32_t len,
+		  struct vmbus_packet_desc *ret_desc, int timeout_ms)
 {
 	int64_t end = sim_now_ms() + timeout_ms;
 
 	for (;;) {
-		struct vmbus_packet_desc d;
 		uint32_t got;
-		int r = vmbus_ring_read(&c->rx, &d, buf, len, &got);
+		int r = vmbus_ring_read(&c->rx, ret_desc, buf, len, &got);
 
 		if (r == 0) {
 			if (vmbus_ring_read_commit(&c->rx))
 				sim_signal_channel(s, c);
-			if (trans_id)
-				*trans_id = d.trans_id;
 			return (int)got;
 		}
 		if (r != -EAGAIN)
@@ -472,6 +482,17 @@ int sim_recv(struct sim *s, struct sim_channel *c, void *buf, uint32_t len, uint
 			return -ETIMEDOUT;
 		sim_poll(s, 2);
 	}
+}
+
+int sim_recv(struct sim *s, struct sim_channel *c, void *buf, uint32_t len, uint64_t *trans_id,
+	     int timeout_ms)
+{
+	struct vmbus_packet_desc d;
+	int r = sim_recv_desc(s, c, buf, len, &d, timeout_ms);
+
+	if (r >= 0 && trans_id)
+		*trans_id = d.trans_id;
+	return r;
 }
 
 int sim_worker_request(const char *request, char *buf, size_t len)

@@ -80,6 +80,15 @@ struct sim_channel *sim_find(struct sim *s, const char *class_name, uint16_t sub
 int sim_open(struct sim *s, struct sim_channel *c, uint32_t pages, uint32_t vector);
 int sim_close(struct sim *s, struct sim_channel *c);
 int sim_send(struct sim *s, struct sim_channel *c, const void *buf, uint32_t len, uint64_t trans_id);
+/*
+ * Send a packet of any type whose first ext_len bytes (a multiple of 8) are
+ * ext (a page list for VMBUS_PACKET_PAGES), then buf. -EAGAIN: ring full.
+ */
+int sim_send_ext(struct sim *s, struct sim_channel *c, uint16_t type, uint16_t flags,
+		 const void *ext, uint32_t ext_len, const void *buf, uint32_t len, uint64_t trans_id);
+/* As sim_recv, with the whole descriptor. */
+int sim_recv_desc(struct sim *s, struct sim_channel *c, void *buf, uint32_t len,
+		  struct vmbus_packet_desc *ret_desc, int timeout_ms);
 /* Set the channel's event bit and ring the host (what a send does when the ring says so). */
 void sim_signal_channel(struct sim *s, struct sim_channel *c);
 /* Wait up to timeout_ms for one packet; returns its length, -ETIMEDOUT, or the ring error. */
@@ -99,6 +108,8 @@ int sim_worker_request(const char *request, char *buf, size_t len);
 /* Scenarios that live in their own files (tests/sim/scenario_NAME.c). */
 void scenario_timesync(struct sim *s);
 void scenario_kvp(struct sim *s);
+void scenario_storage(struct sim *s);
+void scenario_storage_crash(struct sim *s);
 
 #define SIM_FAIL(...) do { fprintf(stderr, "sim-guest: FAIL: " __VA_ARGS__); \
 	fputc('\n', stderr); exit(1); } while (0)

@@ -46,9 +46,9 @@ VM_DEBIAN_UNIT=$VM_TOP/guest-linux/openvmbusd/openvmbusd.service
 VM_DEBIAN_IMAGE_SECONDS=''	# what vm_debian_image took
 VM_DEBIAN_IMAGE_HOW=''		# "cache hit", "built (base cached)", "built"
 
-# The udev rule that starts openvmbusd when a service device appears
-# (to be packaged with openvmbusd.service).
-VM_DEBIAN_UDEV_RULE='SUBSYSTEM=="misc", KERNEL=="openvmbus/*", TAG+="systemd", ENV{SYSTEMD_WANTS}+="openvmbusd.service"'
+# The udev rule that starts openvmbusd when a service device appears, as
+# openvmbus-guest ships it.
+VM_DEBIAN_UDEV_RULE=$VM_TOP/packaging/common/60-openvmbusd.rules
 
 # vm_debian_require: exit 77 when no Debian image can be had here.
 vm_debian_require() {
@@ -76,7 +76,7 @@ _vm_debian_key() {
 		_vm_debian_base_key
 		echo "$VM_KVER"
 		stat -c '%n %s %Y' "/lib/modules/$VM_KVER/modules.dep"
-		sha256sum "$VM_DEBIAN_LIB" "$VM_LIB" "$VM_DEBIAN_UNIT" "$BUILD/guest/openvmbusd" "$BUILD"/kmod/*.ko
+		sha256sum "$VM_DEBIAN_LIB" "$VM_LIB" "$VM_DEBIAN_UNIT" "$VM_DEBIAN_UDEV_RULE" "$BUILD/guest/openvmbusd" "$BUILD"/kmod/*.ko
 	} 2>/dev/null | sha256sum | cut -c1-16
 }
 
@@ -120,7 +120,9 @@ _vm_debian_base() {
 		mmdebstrap --quiet --variant=minbase --include="$VM_DEBIAN_PACKAGES" \
 			"$VM_DEBIAN_SUITE" "$tar.tmp.tar" ${mirror[@]+"${mirror[@]}"} >&2 || return 1
 		mv "$tar.tmp.tar" "$tar" || return 1
-		find "$VM_CACHE" -maxdepth 1 -name 'debian-base-*.tar' ! -name "${tar##*/}" -delete
+		# Keep the two newest: debian.test and packages.test use different lists.
+		find "$VM_CACHE" -maxdepth 1 -name 'debian-base-*.tar' -printf '%T@ %p\n' |
+			sort -rn | tail -n +3 | cut -d' ' -f2- | xargs -r -d '\n' rm -f
 		VM_DEBIAN_BASE_SECONDS=$((SECONDS - start))
 		vm_log "debian image: mmdebstrap took $VM_DEBIAN_BASE_SECONDS s"
 	fi
@@ -128,7 +130,7 @@ _vm_debian_base() {
 
 # _vm_debian_build IMG: the whole image, from the (cached) base.
 _vm_debian_build() {
-	local img=$1 tar root size
+	local img=$1 tar root
 	VM_DEBIAN_IMAGE_HOW='built (base cached)'
 	((EUID == 0)) || { echo "FAIL: building the Debian image needs root" >&2; return 1; }
 	_vm_debian_base || return 1
@@ -137,18 +139,40 @@ _vm_debian_build() {
 	rm -rf "$root"
 	mkdir -p "$root"
 	tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' -xpf "$tar" || return 1
-	_vm_debian_customize "$root" || return 1
-	# Room for the tests: the tree plus 512 MiB (a sparse file).
-	size=$(($(du -sm "$root" | cut -f1) + 512))
-	rm -f "$img.tmp"
-	truncate -s "${size}M" "$img.tmp" &&
-		mkfs.ext4 -q -F -L debian -d "$root" "$img.tmp" || return 1
-	mv "$img.tmp" "$img"
+	_vm_debian_customize_ours "$root" && _vm_debian_customize "$root" || return 1
+	vm_debian_mkimage "$root" "$img" || return 1
 	rm -rf "$root"
 	find "$VM_CACHE" -maxdepth 1 -name 'debian-*.img' ! -name "${img##*/}" -delete
 }
 
-_vm_debian_customize() {
+# vm_debian_root ROOT: the (cached) base with the system and test-runner
+# setup but none of our files, extracted into the directory ROOT, for tests
+# that install our packages themselves (tests/vm/packages.test). Needs root.
+vm_debian_root() {
+	local root=$1
+	_vm_cache_lock
+	_vm_debian_base || { _vm_cache_unlock; return 1; }
+	_vm_cache_unlock
+	rm -rf "$root"
+	mkdir -p "$root"
+	tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' -xpf "$VM_DEBIAN_BASE" &&
+		_vm_debian_customize "$root"
+}
+
+# vm_debian_mkimage ROOT IMG: a raw ext4 image of the tree ROOT with room
+# for the tests: the tree plus 512 MiB (a sparse file).
+vm_debian_mkimage() {
+	local root=$1 img=$2 size
+	size=$(($(du -sm "$root" | cut -f1) + 512))
+	rm -f "$img.tmp"
+	truncate -s "${size}M" "$img.tmp" &&
+		mkfs.ext4 -q -F -L debian -d "$root" "$img.tmp" &&
+		mv "$img.tmp" "$img"
+}
+
+# _vm_debian_customize_ours ROOT: our modules and openvmbusd, installed by
+# hand the way the packages install them.
+_vm_debian_customize_ours() {
 	local root=$1 mods sys=$1/usr/lib/systemd/system wants=$1/etc/systemd/system/multi-user.target.wants
 	# The Debian kernel's modules, ours in extra/, depmod for this root.
 	mods=$root/usr/lib/modules/$VM_KVER
@@ -162,11 +186,17 @@ _vm_debian_customize() {
 	install -m 755 "$BUILD/guest/openvmbusd" "$root/usr/sbin/openvmbusd" || return 1
 	install -m 644 "$VM_DEBIAN_UNIT" "$sys/openvmbusd.service" || return 1
 	mkdir -p "$root/usr/lib/udev/rules.d" "$wants"
-	echo "$VM_DEBIAN_UDEV_RULE" >"$root/usr/lib/udev/rules.d/60-openvmbusd.rules"
+	install -m 644 "$VM_DEBIAN_UDEV_RULE" "$root/usr/lib/udev/rules.d/60-openvmbusd.rules" || return 1
 	ln -sf /usr/lib/systemd/system/openvmbusd.service "$wants/openvmbusd.service"
 	chroot "$root" ldd /usr/sbin/openvmbusd | grep -q 'not found' &&
 		{ echo "FAIL: openvmbusd lacks libraries in the image" >&2; return 1; }
+	return 0
+}
 
+# _vm_debian_customize ROOT: the system and the test runner.
+_vm_debian_customize() {
+	local root=$1 sys=$1/usr/lib/systemd/system wants=$1/etc/systemd/system/multi-user.target.wants
+	mkdir -p "$wants"
 	# The system.
 	echo debian-vm >"$root/etc/hostname"
 	echo '/dev/vda / ext4 rw,errors=remount-ro 0 0' >"$root/etc/fstab"

@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * storage.c - the synthetic disk backend (docs/protocol/storage.md).
+ *
+ * Each channel of a disk (primary = queue 0, sub-channel N = queue N) is
+ * read one request at a time: the packet is copied out, its framing checked
+ * (packet type, page list, header size: a violation resets the channel),
+ * then its meaning (op, flags, range inside the disk, length equal to the
+ * page list, every page inside guest RAM, write to a read-only disk: each
+ * refused with a status in the request's completion) - all before any I/O.
+ * When the guest's ring has no room for a completion, the completion is
+ * kept and reading stops until the guest makes room: a flood of requests
+ * is throttled by the guest's own ring.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "host/devices.h"
+#include "host/devices/storage.h"
+#include "host/devices/storage_io.h"
+#include "host/log.h"
+#include "vmbus/classes.h"
+#include "vmbus/pagelist.h"
+#include "vmbus/storage.h"
+
+/* Largest packet a well-behaved guest sends: descriptor aside, a full page list + request. */
+#define STORAGE_PACKET_MAX \
+	(8u + VMBUS_STOR_MAX_RANGES * 8u + VMBUS_STOR_MAX_PAGES * 8u + 64u)
+
+struct storage_reply {
+	struct vmbus_stor_completion c;
+	struct vmbus_stor_identity id;
+};
+
+struct storage_queue {
+	bool held;			/* reply waits for room in the guest's ring */
+	uint64_t trans_id;
+	uint32_t len;
+	struct storage_reply reply;
+};
+
+struct storage_state {
+	bool attached;			/* false: no medium (every request fails) */
+	int fd;
+	char *path;
+	bool readonly;
+	uint64_t capacity;		/* sectors */
+	uint32_t physical_block_size;
+	char serial[VMBUS_STOR_SERIAL_LEN + 1];
+	struct vmbus_guid unique_id;
+	uint8_t *buf;			/* the request being handled, copied out */
+	struct iovec iov[VMBUS_STOR_MAX_PAGES];
+	struct storage_queue q[VMBUS_STOR_MAX_QUEUES];
+	uint64_t reads, writes, flushes, discards, zeroes, identifies;
+	uint64_t bytes_read, bytes_written, errors, resets;
+};
+
+static int storage_open(struct device *dev, struct channel *ch)
+{
+	struct storage_state *s = dev->priv;
+
+	if (ch->subchannel_index >= VMBUS_STOR_MAX_QUEUES)
+		return -EINVAL;
+	if (!s->buf && !(s->buf = malloc(STORAGE_PACKET_MAX)))
+		return -ENOMEM;
+	memset(&s->q[ch->subchannel_index], 0, sizeof(s->q[0]));
+	return 0;
+}
+
+static void storage_identify(struct device *dev, const struct vmbus_stor_request *rq,
+			     struct storage_reply *rp, uint32_t *ret_len)
+{
+	struct storage_state *s = dev->priv;
+	struct vmbus_stor_identity *id = &rp->id;
+
+	if (rq->arg < VMBUS_STOR_VERSION_1) {
+		rp->c.status = VMBUS_STOR_S_UNSUPPORTED;
+		return;
+	}
+	id->version = VMBUS_STOR_VERSION_1;
+	id->flags = VMBUS_STOR_ID_WRITE_CACHE;
+	if (s->readonly)
+		id->flags |= VMBUS_STOR_ID_READ_ONLY;
+	else
+		id->flags |= VMBUS_STOR_ID_DISCARD | VMBUS_STOR_ID_WRITE_ZEROES;
+	id->capacity = s->capacity;
+	id->logical_block_size = VMBUS_STOR_SECTOR_SIZE;
+	id->physical_block_size = s->physical_block_size;
+	id->optimal_io_size = 0;
+	id->max_transfer = VMBUS_STOR_MAX_TRANSFER;
+	id->max_ranges = VMBUS_STOR_MAX_RANGES;
+	id->max_pages = VMBUS_STOR_MAX_PAGES;
+	id->queue_depth = VMBUS_STOR_QUEUE_DEPTH;
+	id->num_queues = 1 + dev->ops->max_subchannels;
+	id->max_discard_sectors = s->readonly ? 0 : VMBUS_STOR_MAX_DISCARD;
+	id->discard_granularity = s->physical_block_size;
+	id->max_write_zeroes_sectors = s->readonly ? 0 : VMBUS_STOR_MAX_DISCARD;
+	memcpy(id->serial, s->serial, strnlen(s->serial, VMBUS_STOR_SERIAL_LEN));
+	id->unique_id = s->unique_id;
+	*ret_len = sizeof(rp->c) + sizeof(rp->id);
+	s->identifies++;
+}
+
+/* Is [sector, sector + n) inside the disk? */
+static bool storage_in_range(const struct storage_state *s, uint64_t sector, uint64_t n)
+{
+	return sector <= s->capacity && n <= s->capacity - sector;
+}
+
+/*
+ * Guest pages of a checked page list as an iovec: every page through
+ * guestmem_ptr(), so nothing outside plain guest RAM is ever touched.
+ */
+static int storage_map_pages(struct device *dev, const void *list, int *ret_niov)
+{
+	struct storage_state *s = dev->priv;
+	const struct guestmem *gm = dev->bus->mem;
+	struct vmbus_page_list_iter it;
+	struct vmbus_page_range r;
+	int niov = 0;
+
+	vmbus_page_list_iter_init(&it, list);
+	while (vmbus_page_list_next(&it, &r)) {
+		uint32_t off = r.offset, left = r.len;
+
+		for (uint32_t i = 0; i < r.npages; i++) {
+			uint32_t chunk = GUESTMEM_PAGE_SIZE - off < left ? GUESTMEM_PAGE_SIZE - off : left;
+			uint64_t pfn;
+			void *p;
+
+			memcpy(&pfn, &r.pfn[i], sizeof(pfn));
+			if (pfn > UINT64_MAX / GUESTMEM_PAGE_SIZE)
+				return -EFAULT;
+			p = guestmem_ptr(gm, pfn * GUESTMEM_PAGE_SIZE + off, chunk);
+			if (!p || niov >= (int)VMBUS_STOR_MAX_PAGES)
+				return -EFAULT;
+			/* Guest pages that follow each other in RAM make one iovec. */
+			if (niov && (uint8_t *)s->iov[niov - 1].iov_base + s->iov[niov - 1].iov_len == p)
+				s->iov[niov - 1].iov_len += chunk;
+			else
+				s->iov[niov++] = (struct iovec){ .iov_base = p, .iov_len = chunk };
+			left -= chunk;
+			off = 0;
+		}
+	}
+	*ret_niov = niov;
+	return 0;
+}
+
+static uint32_t storage_rw(struct device *dev, const struct vmbus_stor_request *rq,
+			   const void *list, uint32_t list_len, struct storage_reply *rp)
+{
+	struct storage_state *s = dev->priv;
+	bool write = rq->op == VMBUS_STOR_OP_WRITE;
+	struct vmbus_page_list_info info;
+	uint64_t bytes = (uint64_t)rq->nsectors * VMBUS_STOR_SECTOR_SIZE;
+	int niov, r;
+	uint32_t st;
+
+	if (!list_len) {
+		log_guest(LOG_WARNING, "%s: read/write without a page list", dev->name);
+		return VMBUS_STOR_S_INVALID;
+	}
+	r = vmbus_page_list_check(list, list_len, VMBUS_STOR_MAX_RANGES, VMBUS_STOR_MAX_PAGES, &info);
+	if (r < 0) {
+		log_guest(LOG_WARNING, "%s: page list over the limits", dev->name);
+		return VMBUS_STOR_S_INVALID;
+	}
+	if ((rq->flags & VMBUS_STOR_F_FUA) && !write)
+		return VMBUS_STOR_S_INVALID;
+	if (rq->nsectors == 0 || bytes != info.bytes || bytes > VMBUS_STOR_MAX_TRANSFER) {
+		log_guest(LOG_WARNING, "%s: request of %llu bytes with a page list of %llu bytes",
+			  dev->name, (unsigned long long)bytes, (unsigned long long)info.bytes);
+		return VMBUS_STOR_S_INVALID;
+	}
+	if (!storage_in_range(s, rq->sector, rq->nsectors)) {
+		log_guest(LOG_WARNING, "%s: request for sectors %llu+%u beyond the disk (%llu sectors)",
+			  dev->name, (unsigned long long)rq->sector, rq->nsectors,
+			  (unsigned long long)s->capacity);
+		return VMBUS_STOR_S_OUT_OF_RANGE;
+	}
+	if (write && s->readonly) {
+		log_guest(LOG_WARNING, "%s: write to a read-only disk refused", dev->name);
+		return VMBUS_STOR_S_READ_ONLY;
+	}
+	if (storage_map_pages(dev, list, &niov) < 0) {
+		log_guest(LOG_WARNING, "%s: page list outside guest RAM", dev->name);
+		return VMBUS_STOR_S_BAD_ADDRESS;
+	}
+	if (write)
+		st = storage_io_write(s->fd, s->iov, niov, rq->sector * VMBUS_STOR_SECTOR_SIZE, bytes,
+				      rq->flags & VMBUS_STOR_F_FUA);
+	else
+		st = storage_io_read(s->fd, s->iov, niov, rq->sector * VMBUS_STOR_SECTOR_SIZE, bytes);
+	if (st == VMBUS_STOR_S_OK) {
+		rp->c.bytes = bytes;
+		if (write) {
+			s->writes++;
+			s->bytes_written += bytes;
+		} else {
+			s->reads++;
+			s->bytes_read += bytes;
+		}
+	}
+	return st;
+}
+
+static uint32_t storage_range_op(struct device *dev, const struct vmbus_stor_request *rq)
+{
+	struct storage_state *s = dev->priv;
+	uint64_t off = rq->sector * VMBUS_STOR_SECTOR_SIZE;
+	uint64_t len = (uint64_t)rq->nsectors * VMBUS_STOR_SECTOR_SIZE;
+
+	if (rq->flags || rq->nsectors == 0 || rq->nsectors > VMBUS_STOR_MAX_DISCARD)
+		return VMBUS_STOR_S_INVALID;
+	if (!storage_in_range(s, rq->sector, rq->nsectors)) {
+		log_guest(LOG_WARNING, "%s: discard/write-zeroes of sectors %llu+%u beyond the disk",
+			  dev->name, (unsigned long long)rq->sector, rq->nsectors);
+		return VMBUS_STOR_S_OUT_OF_RANGE;
+	}
+	if (s->readonly)
+		return VMBUS_STOR_S_READ_ONLY;
+	if (rq->op == VMBUS_STOR_OP_DISCARD) {
+		s->discards++;
+		return storage_io_discard(s->fd, off, len);
+	}
+	s->zeroes++;
+	return storage_io_write_zeroes(s->fd, off, len);
+}
+
+/*
+ * One request: 0 with the reply in q, or -EPROTO when the packet's framing
+ * is broken (the caller resets the channel).
+ */
+static int storage_handle(struct device *dev, struct channel *ch, const struct vmbus_packet_desc *d,
+			  uint32_t len, struct storage_queue *q, const char **ret_why)
+{
+	struct storage_state *s = dev->priv;
+	struct storage_reply *rp = &q->reply;
+	struct vmbus_stor_request rq;
+	uint32_t ext = (uint32_t)d->offset8 * 8u - (uint32_t)sizeof(*d);
+	bool pages = d->type == VMBUS_PACKET_PAGES;
+	uint32_t st;
+
+	(void)ch;
+	if (d->type != VMBUS_PACKET_INBAND && !pages) {
+		*ret_why = "storage: packet of an unexpected type";
+		return -EPROTO;
+	}
+	if ((uint32_t)d->offset8 * 8u < sizeof(*d) || ext > len) {
+		*ret_why = "storage: header length beyond the packet";
+		return -EPROTO;
+	}
+	if (!pages && ext) {
+		*ret_why = "storage: in-band request with a type-specific header";
+		return -EPROTO;
+	}
+	if (pages && vmbus_page_list_check(s->buf, ext, UINT32_MAX, UINT32_MAX, NULL) < 0) {
+		*ret_why = "storage: malformed page list";
+		return -EPROTO;
+	}
+	if (len - ext < sizeof(rq)) {
+		*ret_why = "storage: request shorter than its header";
+		return -EPROTO;
+	}
+	memcpy(&rq, s->buf + ext, sizeof(rq));
+
+	memset(rp, 0, sizeof(*rp));
+	q->trans_id = d->trans_id;
+	q->len = sizeof(rp->c);
+	if (rq.reserved || (rq.flags & ~VMBUS_STOR_F_FUA)) {
+		st = VMBUS_STOR_S_INVALID;
+	} else if (!s->attached) {
+		st = VMBUS_STOR_S_IO_ERROR;
+	} else if (rq.op == VMBUS_STOR_OP_READ || rq.op == VMBUS_STOR_OP_WRITE) {
+		st = storage_rw(dev, &rq, pages ? s->buf : NULL, pages ? ext : 0, rp);
+	} else if (pages) {
+		/* Only data requests may pin guest pages. */
+		st = VMBUS_STOR_S_INVALID;
+	} else if (rq.op == VMBUS_STOR_OP_IDENTIFY) {
+		st = VMBUS_STOR_S_OK;
+		rp->c.status = st;
+		storage_identify(dev, &rq, rp, &q->len);
+		st = rp->c.status;
+	} else if (rq.op == VMBUS_STOR_OP_FLUSH) {
+		st = rq.flags || rq.sector || rq.nsectors ? VMBUS_STOR_S_INVALID : storage_io_flush(s->fd);
+		if (st == VMBUS_STOR_S_OK)
+			s->flushes++;
+	} else if (rq.op == VMBUS_STOR_OP_DISCARD || rq.op == VMBUS_STOR_OP_WRITE_ZEROES) {
+		st = storage_range_op(dev, &rq);
+	} else {
+		log_guest(LOG_WARNING, "%s: unknown request op %u", dev->name, rq.op);
+		st = VMBUS_STOR_S_UNSUPPORTED;
+	}
+	rp->c.status = st;
+	if (st != VMBUS_STOR_S_OK) {
+		s->errors++;
+		q->len = sizeof(rp->c);
+	}
+	return 0;
+}
+
+static void storage_event(struct device *dev, struct channel *ch)
+{
+	struct storage_state *s = dev->priv;
+	struct storage_queue *q;
+	struct vmbus_packet_desc d;
+	const char *why = NULL;
+	uint32_t len;
+	int r;
+
+	if (ch->subchannel_index >= VMBUS_STOR_MAX_QUEUES || !s->buf)
+		return;
+	q = &s->q[ch->subchannel_index];
+	for (;;) {
+		if (q->held) {
+			r = channel_send(ch, VMBUS_PACKET_COMPLETION, 0, q->trans_id, &q->reply, q->len);
+			if (r == -EAGAIN) {
+				/* The guest signals once it has read enough (pending send size). */
+				channel_recv_done(ch);
+				return;
+			}
+			q->held = false;
+			if (r < 0)
+				return;
+		}
+		r = channel_recv(ch, &d, s->buf, STORAGE_PACKET_MAX, &len);
+		if (r == -EAGAIN) {
+			if (channel_recv_done(ch) > 0)
+				continue;
+			return;
+		}
+		if (r == -ENOBUFS) {
+			s->resets++;
+			channel_reset(ch, "storage: request packet over the size limit");
+			return;
+		}
+		if (r < 0)
+			return;
+		if (storage_handle(dev, ch, &d, len, q, &why) < 0) {
+			s->resets++;
+			channel_reset(ch, why);
+			return;
+		}
+		q->held = true;
+	}
+}
+
+static void storage_status(struct device *dev, struct json_writer *w)
+{
+	struct storage_state *s = dev->priv;
+
+	json_string(w, "path", s->path ? s->path : "");
+	json_bool(w, "readonly", s->readonly);
+	json_uint(w, "capacity_sectors", s->capacity);
+	json_string(w, "serial", s->serial);
+	json_uint(w, "reads", s->reads);
+	json_uint(w, "writes", s->writes);
+	json_uint(w, "bytes_read", s->bytes_read);
+	json_uint(w, "bytes_written", s->bytes_written);
+	json_uint(w, "flushes", s->flushes);
+	json_uint(w, "discards", s->discards);
+	json_uint(w, "write_zeroes", s->zeroes);
+	json_uint(w, "errors", s->errors);
+	json_uint(w, "resets", s->resets);
+}
+
+static int storage_command(struct device *dev, int argc, char **argv, struct json_writer *out,
+			   const char **error)
+{
+	if (argc == 1 && strcmp(argv[0], "info") == 0) {
+		storage_status(dev, out);
+		return 0;
+	}
+	*error = "usage: service DISK info";
+	return -EINVAL;
+}
+
+static void storage_destroy(struct device *dev)
+{
+	struct storage_state *s = dev->priv;
+
+	if (s->attached)
+		close(s->fd);
+	free(s->path);
+	free(s->buf);
+}
+
+const struct device_ops storage_device_ops = {
+	.name = "storage",
+	.class_id = VMBUS_CLASS_STORAGE,
+	.max_subchannels = VMBUS_STOR_MAX_QUEUES - 1,
+	.priv_size = sizeof(struct storage_state),
+	.open = storage_open,
+	.event = storage_event,
+	.status = storage_status,
+	.command = storage_command,
+	.destroy = storage_destroy,
+};
+
+/* A stable id from the file's identity (FNV-1a), so the guest sees the same disk across runs. */
+static void storage_derive_ids(struct storage_state *s, const struct stat *st, const char *serial)
+{
+	uint64_t h1 = 0xcbf29ce484222325ULL, h2;
+	uint64_t key[2] = { (uint64_t)st->st_dev, (uint64_t)st->st_ino };
+	const uint8_t *p = (const uint8_t *)key;
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		h1 = (h1 ^ p[i]) * 0x100000001b3ULL;
+	h2 = (h1 ^ 0x5a) * 0x100000001b3ULL;
+	memcpy(s->unique_id.b, &h1, 8);
+	memcpy(s->unique_id.b + 8, &h2, 8);
+	if (serial && serial[0])
+		snprintf(s->serial, sizeof(s->serial), "%s", serial);
+	else
+		snprintf(s->serial, sizeof(s->serial), "OVMB%016llx", (unsigned long long)h1);
+}
+
+int storage_disk_attach_fd(struct device *dev, int fd, const char *path, bool readonly,
+			   const char *serial)
+{
+	struct storage_state *s = dev->priv;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (s->attached)
+		close(s->fd);
+	free(s->path);
+	s->path = path ? strdup(path) : NULL;
+	s->fd = fd;
+	s->attached = true;
+	s->readonly = readonly;
+	s->capacity = (uint64_t)st.st_size / VMBUS_STOR_SECTOR_SIZE;
+	s->physical_block_size = st.st_blksize >= 512 && st.st_blksize <= 65536 &&
+				 !(st.st_blksize & (st.st_blksize - 1)) ? (uint32_t)st.st_blksize : 4096;
+	storage_derive_ids(s, &st, serial);
+	return 0;
+}
+
+int storage_disk_add(struct bus *b, const char *name, const struct storage_disk_config *cfg,
+		     struct device **ret)
+{
+	struct device *dev;
+	int fd, r;
+
+	fd = open(cfg->path, (cfg->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = bus_add_named_device(b, &storage_device_ops, name, &dev);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	r = storage_disk_attach_fd(dev, fd, cfg->path, cfg->readonly, cfg->serial);
+	if (r < 0) {
+		bus_remove_device(b, dev);
+		return r;
+	}
+	if (ret)
+		*ret = dev;
+	return 0;
+}
