@@ -27,23 +27,10 @@ static const struct option integration_options[] = {
 	CTL_COMMON_OPTIONS
 };
 
-/* The service's entry in a status reply's "services", or NULL. */
+/* The service's live entry on the running VM's bus, or NULL. */
 static const struct json_value *integration_live(const struct vm_probe *p, const char *name)
 {
-	const struct json_value *services, *svc;
-	const char *n, *channel;
-
-	if (p->state != VM_RUNNING)
-		return NULL;
-	services = json_get(p->status, "services");
-	for (svc = services ? services->child : NULL; svc; svc = svc->next) {
-		n = json_get_string(svc, "name");
-		channel = json_get_string(svc, "channel");
-		/* A rescinded device lingers until the guest releases it: it is no longer offered. */
-		if (n && strcmp(n, name) == 0 && !(channel && strcmp(channel, "rescinded") == 0))
-			return svc;
-	}
-	return NULL;
+	return p->state == VM_RUNNING ? output_status_service(p->status, name, true) : NULL;
 }
 
 static int integration_list(const struct vm *vm, const struct vm_probe *p)

@@ -265,3 +265,19 @@ int output_json_reply(const struct json_value *reply)
 	json_writer_free(&w);
 	return r;
 }
+
+const struct json_value *output_status_service(const struct json_value *status, const char *name,
+					       bool offered_only)
+{
+	const struct json_value *services = json_get(status, "services"), *svc;
+
+	for (svc = services ? services->child : NULL; svc; svc = svc->next) {
+		const char *n = json_get_string(svc, "name");
+		const char *channel = json_get_string(svc, "channel");
+
+		if (n && strcmp(n, name) == 0 &&
+		    !(offered_only && channel && strcmp(channel, "rescinded") == 0))
+			return svc;
+	}
+	return NULL;
+}

@@ -27,6 +27,13 @@ void output_status(const char *name, const struct json_value *status);
  * opened by the guest", "connected, protocol 1.0 (channel 2)", ...
  */
 void output_service_state(const struct json_value *svc, char *buf, size_t n);
+/*
+ * The entry of service `name` in a status reply's "services", or NULL.
+ * offered_only: pass over a rescinded device that lingers until the guest
+ * lets go of it (a new one of the same name may follow).
+ */
+const struct json_value *output_status_service(const struct json_value *status, const char *name,
+					       bool offered_only);
 /* "heartbeat, echo": every integration service the worker knows (host/devices.c). */
 void output_service_names(char *buf, size_t n);
 /* The last `lines` lines of a file (from its last 64 KiB); *ret_text to be freed. */

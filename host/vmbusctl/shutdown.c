@@ -13,6 +13,7 @@
 
 #include "host/vmbusctl/commands.h"
 #include "host/vmbusctl/ctl.h"
+#include "host/vmbusctl/output.h"
 #include "host/vmbusctl/vm.h"
 #include "host/vmbusctl/worker.h"
 
@@ -59,19 +60,6 @@ static struct json_value *shutdown_status(const struct vm *vm)
 	return reply;
 }
 
-static const struct json_value *shutdown_service(const struct json_value *status)
-{
-	const struct json_value *services = json_get(status, "services"), *s;
-
-	for (s = services ? services->child : NULL; s; s = s->next) {
-		const char *name = json_get_string(s, "name");
-
-		if (name && strcmp(name, "shutdown") == 0)
-			return s;
-	}
-	return NULL;
-}
-
 static double shutdown_connects(const struct vm *vm)
 {
 	_cleanup_json_ struct json_value *st = shutdown_status(vm);
@@ -94,7 +82,7 @@ static char *shutdown_wait_answer(const struct vm *vm, double answer_s, double a
 
 	while (ctl_now() < deadline) {
 		_cleanup_json_ struct json_value *st = shutdown_status(vm);
-		const struct json_value *last = json_get(shutdown_service(st), "last_request");
+		const struct json_value *last = json_get(output_status_service(st, "shutdown", false), "last_request");
 		const char *result = json_get_string(last, "result");
 		bool away = json_get_bool(last, "awaiting_service", false);
 

@@ -602,34 +602,40 @@ static void scenario_window(struct sim *s)
 	SIM_LOG("window: %lu packets echoed with %u in flight, no missed signal", got, window);
 }
 
+/* SIM_SCENARIO picks one (default basic). */
+static const struct {
+	const char *name;
+	void (*run)(struct sim *s);
+} sim_scenarios[] = {
+	{ "basic", scenario_basic },
+	{ "hostile", scenario_hostile },
+	{ "window", scenario_window },
+	{ "shutdown", scenario_shutdown },
+	{ "serve-shutdown", scenario_serve_shutdown },
+	{ "timesync", scenario_timesync },
+	{ "kvp", scenario_kvp },
+	{ "storage", scenario_storage },
+	{ "storage-crash", scenario_storage_crash },
+	{ NULL, NULL },
+};
+
 int main(int argc, char **argv)
 {
 	const char *scenario = getenv("SIM_SCENARIO");
 	static struct sim s;
+	unsigned int i;
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	sim_start(&s, argc, argv);
 	sim_poll(&s, 50);
-	if (!scenario || strcmp(scenario, "basic") == 0)
-		scenario_basic(&s);
-	else if (strcmp(scenario, "hostile") == 0)
-		scenario_hostile(&s);
-	else if (strcmp(scenario, "window") == 0)
-		scenario_window(&s);
-	else if (strcmp(scenario, "shutdown") == 0)
-		scenario_shutdown(&s);
-	else if (strcmp(scenario, "serve-shutdown") == 0)
-		scenario_serve_shutdown(&s);
-	else if (strcmp(scenario, "timesync") == 0)
-		scenario_timesync(&s);
-	else if (strcmp(scenario, "kvp") == 0)
-		scenario_kvp(&s);
-	else if (strcmp(scenario, "storage") == 0)
-		scenario_storage(&s);
-	else if (strcmp(scenario, "storage-crash") == 0)
-		scenario_storage_crash(&s);
-	else
+	if (!scenario)
+		scenario = "basic";
+	for (i = 0; sim_scenarios[i].name; i++)
+		if (strcmp(sim_scenarios[i].name, scenario) == 0)
+			break;
+	if (!sim_scenarios[i].name)
 		SIM_FAIL("unknown SIM_SCENARIO '%s'", scenario);
-	SIM_LOG("scenario %s: all checks passed", scenario ? scenario : "basic");
+	sim_scenarios[i].run(&s);
+	SIM_LOG("scenario %s: all checks passed", scenario);
 	return 0;
 }
