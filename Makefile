@@ -43,7 +43,7 @@ HOSTLIB_SRC  := $(filter-out $(WORKER_SRC),$(wildcard host/*.c host/devices/*.c)
 VMBUSCTL_SRC := $(wildcard host/vmbusctl/*.c)
 # Not $(BUILD)/host/vmbusctl/*.o: that path is the program itself.
 VMBUSCTL_OBJ := $(VMBUSCTL_SRC:host/vmbusctl/%.c=$(BUILD)/host/vmbusctl-objs/%.o)
-HOST_LIBS    := -lsystemd
+HOST_LIBS    := -lsystemd -luring
 
 HOSTLIB        = $(BUILD)/libhost.a
 SAN_HOSTLIB    = $(BUILD)/san/libhost.a

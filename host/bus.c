@@ -304,7 +304,7 @@ void channel_reset(struct channel *ch, const char *why)
  * Called after every control message and channel doorbell: the flag keeps
  * the common case (nothing to reset) from scanning every channel slot.
  */
-static void bus_process_resets(struct bus *b)
+void bus_process_resets(struct bus *b)
 {
 	uint32_t id;
 
@@ -983,6 +983,19 @@ int64_t channel_recv_done(struct channel *ch)
 	if (r == -EPROTO)
 		channel_reset(ch, "guest wrote an invalid write index into its ring");
 	return r;
+}
+
+int bus_watch_fd(struct bus *b, int fd, void (*fn)(void *arg), void *arg)
+{
+	if (!b->loop)
+		return -EOPNOTSUPP;
+	return b->loop->watch(b->loop->loop, fd, fn, arg);
+}
+
+void bus_unwatch_fd(struct bus *b, int fd)
+{
+	if (b->loop)
+		b->loop->unwatch(b->loop->loop, fd);
 }
 
 /* --------------------------------------------------------------- devices */

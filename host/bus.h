@@ -102,8 +102,21 @@ enum bus_guest_state {
 	BUS_GUEST_CONNECTED,		/* CONNECT accepted */
 };
 
+/*
+ * The worker's event loop as backends see it: watch(loop, fd, fn, arg)
+ * makes the loop call fn(arg) whenever fd is readable (an eventfd of a
+ * backend's I/O engine, say); unwatch stops that. Harnesses have no loop
+ * (bus.loop NULL): backends must then finish their work synchronously.
+ */
+struct bus_loop {
+	int (*watch)(void *loop, int fd, void (*fn)(void *arg), void *arg);
+	void (*unwatch)(void *loop, int fd);
+	void *loop;
+};
+
 struct bus {
 	struct guestmem *mem;
+	const struct bus_loop *loop;	/* NULL: none (harnesses) */
 	struct ivshmem_server *ivs;
 	uint8_t *bar;
 	uint32_t bar_size;
@@ -145,6 +158,12 @@ void bus_handle_channel_doorbell(struct bus *b);
 void bus_tick(struct bus *b);		/* once a second */
 /* QEMU reset the guest: forget everything, as if it had never connected. */
 void bus_guest_reset(struct bus *b, const char *why);
+
+/* Channel resets backends asked for (channel_reset()), done outside their callbacks. */
+void bus_process_resets(struct bus *b);
+/* A backend's event source in the worker's loop; -EOPNOTSUPP without a loop. */
+int bus_watch_fd(struct bus *b, int fd, void (*fn)(void *arg), void *arg);
+void bus_unwatch_fd(struct bus *b, int fd);
 
 /* Devices. */
 int bus_add_device(struct bus *b, const struct device_ops *ops, struct device **ret);

@@ -34,6 +34,16 @@
 enum {
 	TAG_IVSHMEM_LISTEN = 1, TAG_IVSHMEM_CLIENT, TAG_CONTROL_DOORBELL, TAG_CHANNEL_DOORBELL,
 	TAG_TIMER, TAG_SIGNAL, TAG_QMP, TAG_CONTROL,
+	TAG_MAX = 256,	/* above: a struct worker_watch pointer */
+};
+
+/* A backend's event source. Freed after the epoll batch that may still name it. */
+struct worker_watch {
+	int fd;
+	bool dead;
+	void (*fn)(void *arg);
+	void *arg;
+	struct worker_watch *next;
 };
 
 int worker_run_path(const struct worker *w, const char *name, char *buf, size_t n)
@@ -45,9 +55,56 @@ int worker_run_path(const struct worker *w, const char *name, char *buf, size_t 
 
 static int worker_epoll_add(struct worker *w, int fd, uint32_t tag)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 
 	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int worker_watch(void *loop, int fd, void (*fn)(void *arg), void *arg)
+{
+	struct worker *w = loop;
+	struct worker_watch *wa = calloc(1, sizeof(*wa));
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!wa)
+		return -ENOMEM;
+	*wa = (struct worker_watch){ .fd = fd, .fn = fn, .arg = arg, .next = w->watches };
+	ev.data.u64 = (uintptr_t)wa;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int r = -errno;
+
+		free(wa);
+		return r;
+	}
+	w->watches = wa;
+	return 0;
+}
+
+static void worker_unwatch(void *loop, int fd)
+{
+	struct worker *w = loop;
+
+	for (struct worker_watch *wa = w->watches; wa; wa = wa->next) {
+		if (wa->fd == fd && !wa->dead) {
+			epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+			wa->dead = true;
+			return;
+		}
+	}
+}
+
+static void worker_free_dead_watches(struct worker *w)
+{
+	struct worker_watch **pp = &w->watches, *wa;
+
+	while ((wa = *pp)) {
+		if (wa->dead) {
+			*pp = wa->next;
+			free(wa);
+		} else {
+			pp = &wa->next;
+		}
+	}
 }
 
 static int worker_write_pidfile(const struct worker *w, const char *name, pid_t pid)
@@ -357,7 +414,17 @@ static void worker_loop(struct worker *w)
 			return;
 		}
 		for (i = 0; i < n; i++) {
-			switch (ev[i].data.u32) {
+			if (ev[i].data.u64 >= TAG_MAX) {
+				struct worker_watch *wa = (struct worker_watch *)(uintptr_t)ev[i].data.u64;
+
+				if (!wa->dead) {
+					wa->fn(wa->arg);
+					/* What the backend asked for (a channel reset) is done now. */
+					bus_process_resets(&w->bus);
+				}
+				continue;
+			}
+			switch (ev[i].data.u64) {
 			case TAG_IVSHMEM_LISTEN:
 				if (ivshmem_server_accept(&w->ivs) == 0) {
 					worker_epoll_add(w, w->ivs.client_fd, TAG_IVSHMEM_CLIENT);
@@ -405,6 +472,7 @@ static void worker_loop(struct worker *w)
 				break;
 			}
 		}
+		worker_free_dead_watches(w);
 	}
 }
 
@@ -484,6 +552,9 @@ static int worker_setup(struct worker *w, const char *accel_cache)
 	r = bus_init(&w->bus, &w->mem, &w->ivs, w->bar, w->bar_size, w->nvectors);
 	if (r < 0)
 		return log_error_errno(r, "cannot lay out the bus memory: %m");
+	/* Backends watch their fds from the first channel open on, when epfd exists. */
+	w->loop = (struct bus_loop){ .watch = worker_watch, .unwatch = worker_unwatch, .loop = w };
+	w->bus.loop = &w->loop;
 	r = worker_add_services(w);
 	if (r < 0)
 		return r;
@@ -612,6 +683,9 @@ int main(int argc, char **argv)
 	worker_loop(&w);
 	qmp_close(&w.qmp);
 	bus_destroy(&w.bus);
+	for (struct worker_watch *wa = w.watches; wa; wa = wa->next)
+		wa->dead = true;
+	worker_free_dead_watches(&w);
 	ivshmem_server_close(&w.ivs);
 	guestmem_destroy(&w.mem);
 	worker_cleanup_run_dir(&w);

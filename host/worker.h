@@ -20,6 +20,8 @@ enum worker_exit {
 	WORKER_EXIT_KILLED	= 3,	/* QEMU was killed on request (stop --force) */
 };
 
+struct worker_watch;
+
 struct worker {
 	struct vm_config cfg;
 	char run_dir[PATH_MAX];
@@ -35,6 +37,8 @@ struct worker {
 	struct bus bus;
 	struct qmp qmp;
 	int epfd, timer_fd, signal_fd, control_fd;
+	struct bus_loop loop;		/* what backends see of the event loop */
+	struct worker_watch *watches;	/* backends' event sources */
 	pid_t qemu_pid;
 	double started;
 	char run_state[32];		/* from QMP: running, paused, shutdown, ... */

@@ -38,39 +38,153 @@ struct storage_reply {
 	struct vmbus_stor_identity id;
 };
 
-struct storage_queue {
-	bool held;			/* reply waits for room in the guest's ring */
+struct storage_queue;
+
+/* One request from its arrival to its completion's send. */
+struct storage_slot {
+	struct storage_io io;
+	struct storage_queue *q;
 	uint64_t trans_id;
-	uint32_t len;
+	uint32_t len;			/* of the reply */
 	struct storage_reply reply;
+	struct storage_slot *next;	/* free list, or completions to send */
+	struct iovec iov[VMBUS_STOR_MAX_PAGES];
+};
+
+/* One channel (queue) of the disk, with its own I/O engine. */
+struct storage_queue {
+	struct device *dev;
+	struct channel *ch;		/* NULL while closed */
+	struct storage_engine *engine;	/* kept across close and reopen */
+	struct storage_slot *slots;	/* VMBUS_STOR_QUEUE_DEPTH of them, while open */
+	struct storage_slot *free;
+	struct storage_slot *done_head, **done_tail;
+	uint64_t batches;		/* rounds of reading the ring that queued I/O */
 };
 
 struct storage_state {
 	bool attached;			/* false: no medium (every request fails) */
 	int fd;
+	int direct_fd;			/* O_DIRECT on the same file, or -1 (when attached) */
+	uint32_t direct_align;
 	char *path;
 	bool readonly;
 	uint64_t capacity;		/* sectors */
 	uint32_t physical_block_size;
 	char serial[VMBUS_STOR_SERIAL_LEN + 1];
 	struct vmbus_guid unique_id;
-	uint8_t *buf;			/* the request being handled, copied out */
-	struct iovec iov[VMBUS_STOR_MAX_PAGES];
+	uint8_t *buf;			/* the request being parsed, copied out */
 	struct storage_queue q[VMBUS_STOR_MAX_QUEUES];
 	uint64_t reads, writes, flushes, discards, zeroes, identifies;
-	uint64_t bytes_read, bytes_written, errors, resets;
+	uint64_t bytes_read, bytes_written, errors, resets, direct_ios, buffered_ios;
 };
+
+static void storage_queue_run(struct storage_queue *q);
+
+/* The engine's eventfd fired: completions wait. */
+static void storage_engine_ready(void *arg)
+{
+	storage_queue_run(arg);
+}
+
+static int storage_queue_engine(struct device *dev, struct storage_queue *q)
+{
+	struct storage_state *s = dev->priv;
+	enum storage_engine_kind kind;
+	const char *why;
+	int r;
+
+	if (q->engine)
+		return 0;
+	if (storage_engine_from_env(&kind) < 0)
+		log_warning("%s: unknown OPENVMBUS_STORAGE_ENGINE (io_uring, threads or sync): "
+			    "using io_uring", dev->name);
+	if (!dev->bus->loop)
+		kind = STORAGE_ENGINE_SYNC;
+	r = storage_engine_new(kind, VMBUS_STOR_QUEUE_DEPTH, &q->engine, &why);
+	if (r < 0)
+		return r;
+	if (kind != storage_engine_kind(q->engine))
+		log_warning("%s: %s: I/O goes through a thread pool", dev->name, why);
+	if (q == &s->q[0]) {
+		if (s->attached && s->direct_fd >= 0)
+			log_info("%s: I/O through %s, direct (O_DIRECT, %u-byte alignment)", dev->name,
+				 storage_engine_name(storage_engine_kind(q->engine)), s->direct_align);
+		else
+			log_info("%s: I/O through %s, buffered", dev->name,
+				 storage_engine_name(storage_engine_kind(q->engine)));
+	}
+	if (storage_engine_fd(q->engine) >= 0) {
+		r = bus_watch_fd(dev->bus, storage_engine_fd(q->engine), storage_engine_ready, q);
+		if (r < 0) {
+			storage_engine_free(q->engine);
+			q->engine = NULL;
+			return r;
+		}
+	}
+	return 0;
+}
 
 static int storage_open(struct device *dev, struct channel *ch)
 {
 	struct storage_state *s = dev->priv;
+	struct storage_queue *q;
+	int r;
 
 	if (ch->subchannel_index >= VMBUS_STOR_MAX_QUEUES)
 		return -EINVAL;
 	if (!s->buf && !(s->buf = malloc(STORAGE_PACKET_MAX)))
 		return -ENOMEM;
-	memset(&s->q[ch->subchannel_index], 0, sizeof(s->q[0]));
+	q = &s->q[ch->subchannel_index];
+	r = storage_queue_engine(dev, q);
+	if (r < 0)
+		return r;
+	free(q->slots);
+	q->slots = calloc(VMBUS_STOR_QUEUE_DEPTH, sizeof(*q->slots));
+	if (!q->slots)
+		return -ENOMEM;
+	q->free = NULL;
+	for (unsigned int i = VMBUS_STOR_QUEUE_DEPTH; i-- > 0;) {
+		q->slots[i].q = q;
+		q->slots[i].next = q->free;
+		q->free = &q->slots[i];
+	}
+	q->done_head = NULL;
+	q->done_tail = &q->done_head;
+	q->dev = dev;
+	q->ch = ch;
 	return 0;
+}
+
+/* I/O of a closing queue finished: nobody is told. */
+static void storage_io_dropped(struct storage_io *io, void *ctx)
+{
+	(void)io;
+	(void)ctx;
+}
+
+/*
+ * The channel goes away (close, reset, rescind, guest reset): wait for its
+ * I/O, so nothing writes into guest pages once the guest may reuse them.
+ */
+static void storage_close(struct device *dev, struct channel *ch)
+{
+	struct storage_state *s = dev->priv;
+	struct storage_queue *q;
+
+	if (ch->subchannel_index >= VMBUS_STOR_MAX_QUEUES)
+		return;
+	q = &s->q[ch->subchannel_index];
+	if (q->ch != ch)
+		return;
+	if (q->engine)
+		storage_engine_drain(q->engine, storage_io_dropped, NULL);
+	q->ch = NULL;
+	free(q->slots);
+	q->slots = NULL;
+	q->free = NULL;
+	q->done_head = NULL;
+	q->done_tail = &q->done_head;
 }
 
 static void storage_identify(struct device *dev, const struct vmbus_stor_request *rq,
@@ -117,9 +231,9 @@ static bool storage_in_range(const struct storage_state *s, uint64_t sector, uin
  * Guest pages of a checked page list as an iovec: every page through
  * guestmem_ptr(), so nothing outside plain guest RAM is ever touched.
  */
-static int storage_map_pages(struct device *dev, const void *list, int *ret_niov)
+static int storage_map_pages(struct device *dev, const void *list, struct iovec *iov,
+			     int *ret_niov)
 {
-	struct storage_state *s = dev->priv;
 	const struct guestmem *gm = dev->bus->mem;
 	struct vmbus_page_list_iter it;
 	struct vmbus_page_range r;
@@ -141,10 +255,10 @@ static int storage_map_pages(struct device *dev, const void *list, int *ret_niov
 			if (!p || niov >= (int)VMBUS_STOR_MAX_PAGES)
 				return -EFAULT;
 			/* Guest pages that follow each other in RAM make one iovec. */
-			if (niov && (uint8_t *)s->iov[niov - 1].iov_base + s->iov[niov - 1].iov_len == p)
-				s->iov[niov - 1].iov_len += chunk;
+			if (niov && (uint8_t *)iov[niov - 1].iov_base + iov[niov - 1].iov_len == p)
+				iov[niov - 1].iov_len += chunk;
 			else
-				s->iov[niov++] = (struct iovec){ .iov_base = p, .iov_len = chunk };
+				iov[niov++] = (struct iovec){ .iov_base = p, .iov_len = chunk };
 			left -= chunk;
 			off = 0;
 		}
@@ -153,15 +267,29 @@ static int storage_map_pages(struct device *dev, const void *list, int *ret_niov
 	return 0;
 }
 
+/* Can the O_DIRECT descriptor take this transfer (buffers, offset, length aligned)? */
+static bool storage_direct_ok(const struct storage_state *s, const struct storage_io *io)
+{
+	uint64_t mask = s->direct_align - 1;
+
+	if (s->direct_fd < 0 || (io->off & mask) || (io->len & mask))
+		return false;
+	for (int i = 0; i < io->niov; i++)
+		if (((uintptr_t)io->iov[i].iov_base & mask) || (io->iov[i].iov_len & mask))
+			return false;
+	return true;
+}
+
+/* Check a READ/WRITE and make it the slot's I/O; or a status. */
 static uint32_t storage_rw(struct device *dev, const struct vmbus_stor_request *rq,
-			   const void *list, uint32_t list_len, struct storage_reply *rp)
+			   const void *list, uint32_t list_len, struct storage_slot *slot)
 {
 	struct storage_state *s = dev->priv;
+	struct storage_io *io = &slot->io;
 	bool write = rq->op == VMBUS_STOR_OP_WRITE;
 	struct vmbus_page_list_info info;
 	uint64_t bytes = (uint64_t)rq->nsectors * VMBUS_STOR_SECTOR_SIZE;
 	int niov, r;
-	uint32_t st;
 
 	if (!list_len) {
 		log_guest(LOG_WARNING, "%s: read/write without a page list", dev->name);
@@ -189,33 +317,35 @@ static uint32_t storage_rw(struct device *dev, const struct vmbus_stor_request *
 		log_guest(LOG_WARNING, "%s: write to a read-only disk refused", dev->name);
 		return VMBUS_STOR_S_READ_ONLY;
 	}
-	if (storage_map_pages(dev, list, &niov) < 0) {
+	if (storage_map_pages(dev, list, slot->iov, &niov) < 0) {
 		log_guest(LOG_WARNING, "%s: page list outside guest RAM", dev->name);
 		return VMBUS_STOR_S_BAD_ADDRESS;
 	}
-	if (write)
-		st = storage_io_write(s->fd, s->iov, niov, rq->sector * VMBUS_STOR_SECTOR_SIZE, bytes,
-				      rq->flags & VMBUS_STOR_F_FUA);
-	else
-		st = storage_io_read(s->fd, s->iov, niov, rq->sector * VMBUS_STOR_SECTOR_SIZE, bytes);
-	if (st == VMBUS_STOR_S_OK) {
-		rp->c.bytes = bytes;
-		if (write) {
-			s->writes++;
-			s->bytes_written += bytes;
-		} else {
-			s->reads++;
-			s->bytes_read += bytes;
-		}
+	*io = (struct storage_io){
+		.op = write ? STORAGE_IO_WRITE : STORAGE_IO_READ,
+		.fua = rq->flags & VMBUS_STOR_F_FUA,
+		.fd = s->fd,
+		.direct_fd = -1,
+		.off = rq->sector * VMBUS_STOR_SECTOR_SIZE,
+		.len = bytes,
+		.iov = slot->iov,
+		.niov = niov,
+	};
+	if (storage_direct_ok(s, io)) {
+		io->direct_fd = s->direct_fd;
+		s->direct_ios++;
+	} else {
+		s->buffered_ios++;
 	}
-	return st;
+	slot->reply.c.bytes = bytes;
+	return VMBUS_STOR_S_OK;
 }
 
-static uint32_t storage_range_op(struct device *dev, const struct vmbus_stor_request *rq)
+/* Check a DISCARD/WRITE_ZEROES and make it the slot's I/O; or a status. */
+static uint32_t storage_range_op(struct device *dev, const struct vmbus_stor_request *rq,
+				 struct storage_slot *slot)
 {
 	struct storage_state *s = dev->priv;
-	uint64_t off = rq->sector * VMBUS_STOR_SECTOR_SIZE;
-	uint64_t len = (uint64_t)rq->nsectors * VMBUS_STOR_SECTOR_SIZE;
 
 	if (rq->flags || rq->nsectors == 0 || rq->nsectors > VMBUS_STOR_MAX_DISCARD)
 		return VMBUS_STOR_S_INVALID;
@@ -226,29 +356,31 @@ static uint32_t storage_range_op(struct device *dev, const struct vmbus_stor_req
 	}
 	if (s->readonly)
 		return VMBUS_STOR_S_READ_ONLY;
-	if (rq->op == VMBUS_STOR_OP_DISCARD) {
-		s->discards++;
-		return storage_io_discard(s->fd, off, len);
-	}
-	s->zeroes++;
-	return storage_io_write_zeroes(s->fd, off, len);
+	slot->io = (struct storage_io){
+		.op = rq->op == VMBUS_STOR_OP_DISCARD ? STORAGE_IO_DISCARD : STORAGE_IO_WRITE_ZEROES,
+		.fd = s->fd,
+		.direct_fd = -1,
+		.off = rq->sector * VMBUS_STOR_SECTOR_SIZE,
+		.len = (uint64_t)rq->nsectors * VMBUS_STOR_SECTOR_SIZE,
+	};
+	return VMBUS_STOR_S_OK;
 }
 
 /*
- * One request: 0 with the reply in q, or -EPROTO when the packet's framing
- * is broken (the caller resets the channel).
+ * One request into slot: 1 when its I/O is to be submitted, 0 when the
+ * reply is ready (a status, or the identity), or -EPROTO when the packet's
+ * framing is broken (the caller resets the channel).
  */
-static int storage_handle(struct device *dev, struct channel *ch, const struct vmbus_packet_desc *d,
-			  uint32_t len, struct storage_queue *q, const char **ret_why)
+static int storage_handle(struct device *dev, const struct vmbus_packet_desc *d, uint32_t len,
+			  struct storage_slot *slot, const char **ret_why)
 {
 	struct storage_state *s = dev->priv;
-	struct storage_reply *rp = &q->reply;
+	struct storage_reply *rp = &slot->reply;
 	struct vmbus_stor_request rq;
 	uint32_t ext = (uint32_t)d->offset8 * 8u - (uint32_t)sizeof(*d);
 	bool pages = d->type == VMBUS_PACKET_PAGES;
 	uint32_t st;
 
-	(void)ch;
 	if (d->type != VMBUS_PACKET_INBAND && !pages) {
 		*ret_why = "storage: packet of an unexpected type";
 		return -EPROTO;
@@ -272,28 +404,35 @@ static int storage_handle(struct device *dev, struct channel *ch, const struct v
 	memcpy(&rq, s->buf + ext, sizeof(rq));
 
 	memset(rp, 0, sizeof(*rp));
-	q->trans_id = d->trans_id;
-	q->len = sizeof(rp->c);
+	slot->trans_id = d->trans_id;
+	slot->len = sizeof(rp->c);
 	if (rq.reserved || (rq.flags & ~VMBUS_STOR_F_FUA)) {
 		st = VMBUS_STOR_S_INVALID;
 	} else if (!s->attached) {
 		st = VMBUS_STOR_S_IO_ERROR;
 	} else if (rq.op == VMBUS_STOR_OP_READ || rq.op == VMBUS_STOR_OP_WRITE) {
-		st = storage_rw(dev, &rq, pages ? s->buf : NULL, pages ? ext : 0, rp);
+		st = storage_rw(dev, &rq, pages ? s->buf : NULL, pages ? ext : 0, slot);
+		if (st == VMBUS_STOR_S_OK)
+			return 1;
 	} else if (pages) {
 		/* Only data requests may pin guest pages. */
 		st = VMBUS_STOR_S_INVALID;
 	} else if (rq.op == VMBUS_STOR_OP_IDENTIFY) {
-		st = VMBUS_STOR_S_OK;
-		rp->c.status = st;
-		storage_identify(dev, &rq, rp, &q->len);
+		rp->c.status = VMBUS_STOR_S_OK;
+		storage_identify(dev, &rq, rp, &slot->len);
 		st = rp->c.status;
 	} else if (rq.op == VMBUS_STOR_OP_FLUSH) {
-		st = rq.flags || rq.sector || rq.nsectors ? VMBUS_STOR_S_INVALID : storage_io_flush(s->fd);
-		if (st == VMBUS_STOR_S_OK)
-			s->flushes++;
+		if (rq.flags || rq.sector || rq.nsectors) {
+			st = VMBUS_STOR_S_INVALID;
+		} else {
+			slot->io = (struct storage_io){ .op = STORAGE_IO_FLUSH, .fd = s->fd,
+							.direct_fd = -1 };
+			return 1;
+		}
 	} else if (rq.op == VMBUS_STOR_OP_DISCARD || rq.op == VMBUS_STOR_OP_WRITE_ZEROES) {
-		st = storage_range_op(dev, &rq);
+		st = storage_range_op(dev, &rq, slot);
+		if (st == VMBUS_STOR_S_OK)
+			return 1;
 	} else {
 		log_guest(LOG_WARNING, "%s: unknown request op %u", dev->name, rq.op);
 		st = VMBUS_STOR_S_UNSUPPORTED;
@@ -301,55 +440,152 @@ static int storage_handle(struct device *dev, struct channel *ch, const struct v
 	rp->c.status = st;
 	if (st != VMBUS_STOR_S_OK) {
 		s->errors++;
-		q->len = sizeof(rp->c);
+		slot->len = sizeof(rp->c);
 	}
 	return 0;
 }
 
-static void storage_event(struct device *dev, struct channel *ch)
+static void storage_slot_done(struct storage_queue *q, struct storage_slot *slot)
 {
-	struct storage_state *s = dev->priv;
-	struct storage_queue *q;
+	slot->next = NULL;
+	*q->done_tail = slot;
+	q->done_tail = &slot->next;
+}
+
+/* An engine finished a slot's I/O: count it, and queue its completion. */
+static void storage_io_finished(struct storage_io *io, void *ctx)
+{
+	struct storage_queue *q = ctx;
+	struct storage_slot *slot = (struct storage_slot *)((uint8_t *)io - offsetof(struct storage_slot, io));
+	struct storage_state *s = q->dev->priv;
+	uint64_t bytes = slot->reply.c.bytes;
+
+	slot->reply.c.status = io->status;
+	if (io->status != VMBUS_STOR_S_OK) {
+		s->errors++;
+		slot->reply.c.bytes = 0;
+	} else if (io->op == STORAGE_IO_READ) {
+		s->reads++;
+		s->bytes_read += bytes;
+	} else if (io->op == STORAGE_IO_WRITE) {
+		s->writes++;
+		s->bytes_written += bytes;
+	} else if (io->op == STORAGE_IO_FLUSH) {
+		s->flushes++;
+	} else if (io->op == STORAGE_IO_DISCARD) {
+		s->discards++;
+	} else {
+		s->zeroes++;
+	}
+	storage_slot_done(q, slot);
+}
+
+/* Send finished completions in order; -EAGAIN when the guest's ring is full. */
+static int storage_send_done(struct storage_queue *q)
+{
+	struct storage_slot *slot;
+	int r;
+
+	while ((slot = q->done_head)) {
+		r = channel_send(q->ch, VMBUS_PACKET_COMPLETION, 0, slot->trans_id, &slot->reply,
+				 slot->len);
+		if (r == -EAGAIN)
+			return r;	/* the guest signals once it has read enough (pending send size) */
+		q->done_head = slot->next;
+		if (!q->done_head)
+			q->done_tail = &q->done_head;
+		slot->next = q->free;
+		q->free = slot;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Serve a queue: completions out, then requests in while a slot is free;
+ * the I/O of one pass over the ring goes to the kernel as one batch.
+ * Called when the guest signals, and when the engine has completions.
+ */
+static void storage_queue_run(struct storage_queue *q)
+{
+	struct storage_state *s;
+	struct channel *ch = q->ch;
 	struct vmbus_packet_desc d;
 	const char *why = NULL;
+	bool queued = false;
 	uint32_t len;
 	int r;
 
-	if (ch->subchannel_index >= VMBUS_STOR_MAX_QUEUES || !s->buf)
+	if (!ch || ch->reset_reason) {
+		/* Closed, or about to be reset: what finishes is not answered. */
+		if (q->engine)
+			storage_engine_reap(q->engine, storage_io_dropped, NULL);
 		return;
-	q = &s->q[ch->subchannel_index];
+	}
+	s = q->dev->priv;
 	for (;;) {
-		if (q->held) {
-			r = channel_send(ch, VMBUS_PACKET_COMPLETION, 0, q->trans_id, &q->reply, q->len);
-			if (r == -EAGAIN) {
-				/* The guest signals once it has read enough (pending send size). */
-				channel_recv_done(ch);
-				return;
-			}
-			q->held = false;
-			if (r < 0)
-				return;
-		}
+		storage_engine_reap(q->engine, storage_io_finished, q);
+		r = storage_send_done(q);
+		if (r == -EAGAIN)
+			break;
+		if (r < 0 || !q->free)
+			break;	/* every slot busy: a completion brings us back */
 		r = channel_recv(ch, &d, s->buf, STORAGE_PACKET_MAX, &len);
 		if (r == -EAGAIN) {
+			storage_engine_commit(q->engine);
+			if (queued) {
+				q->batches++;
+				queued = false;
+			}
 			if (channel_recv_done(ch) > 0)
+				continue;
+			/* Replies made on the way, or I/O already finished (sync engine): send them. */
+			if (q->done_head || storage_engine_reap(q->engine, storage_io_finished, q))
 				continue;
 			return;
 		}
 		if (r == -ENOBUFS) {
 			s->resets++;
 			channel_reset(ch, "storage: request packet over the size limit");
-			return;
+			break;
 		}
 		if (r < 0)
-			return;
-		if (storage_handle(dev, ch, &d, len, q, &why) < 0) {
-			s->resets++;
-			channel_reset(ch, why);
-			return;
+			break;
+		{
+			struct storage_slot *slot = q->free;
+
+			r = storage_handle(q->dev, &d, len, slot, &why);
+			if (r < 0) {
+				s->resets++;
+				channel_reset(ch, why);
+				break;
+			}
+			q->free = slot->next;
+			if (r > 0) {
+				storage_engine_submit(q->engine, &slot->io);
+				queued = true;
+			} else {
+				storage_slot_done(q, slot);
+			}
 		}
-		q->held = true;
 	}
+	storage_engine_commit(q->engine);
+	if (queued)
+		q->batches++;
+	if (r == -EAGAIN || !q->free)
+		channel_recv_done(ch);
+}
+
+static void storage_event(struct device *dev, struct channel *ch)
+{
+	struct storage_state *s = dev->priv;
+
+	if (ch->subchannel_index >= VMBUS_STOR_MAX_QUEUES || !s->buf)
+		return;
+	if (s->q[ch->subchannel_index].ch != ch)
+		return;
+	storage_queue_run(&s->q[ch->subchannel_index]);
 }
 
 static void storage_status(struct device *dev, struct json_writer *w)
@@ -369,6 +605,18 @@ static void storage_status(struct device *dev, struct json_writer *w)
 	json_uint(w, "write_zeroes", s->zeroes);
 	json_uint(w, "errors", s->errors);
 	json_uint(w, "resets", s->resets);
+	json_string(w, "engine", s->q[0].engine ? storage_engine_name(storage_engine_kind(s->q[0].engine))
+						: "none yet");
+	json_bool(w, "direct_io", s->attached && s->direct_fd >= 0);
+	json_uint(w, "direct_ios", s->direct_ios);
+	json_uint(w, "buffered_ios", s->buffered_ios);
+	{
+		uint64_t batches = 0;
+
+		for (unsigned int i = 0; i < VMBUS_STOR_MAX_QUEUES; i++)
+			batches += s->q[i].batches;
+		json_uint(w, "submit_batches", batches);
+	}
 }
 
 static int storage_command(struct device *dev, int argc, char **argv, struct json_writer *out,
@@ -386,8 +634,19 @@ static void storage_destroy(struct device *dev)
 {
 	struct storage_state *s = dev->priv;
 
-	if (s->attached)
+	for (unsigned int i = 0; i < VMBUS_STOR_MAX_QUEUES; i++) {
+		struct storage_queue *q = &s->q[i];
+
+		if (q->engine && storage_engine_fd(q->engine) >= 0)
+			bus_unwatch_fd(dev->bus, storage_engine_fd(q->engine));
+		storage_engine_free(q->engine);
+		free(q->slots);
+	}
+	if (s->attached) {
 		close(s->fd);
+		if (s->direct_fd >= 0)
+			close(s->direct_fd);
+	}
 	free(s->path);
 	free(s->buf);
 }
@@ -398,6 +657,7 @@ const struct device_ops storage_device_ops = {
 	.max_subchannels = VMBUS_STOR_MAX_QUEUES - 1,
 	.priv_size = sizeof(struct storage_state),
 	.open = storage_open,
+	.close = storage_close,
 	.event = storage_event,
 	.status = storage_status,
 	.command = storage_command,
@@ -432,11 +692,18 @@ int storage_disk_attach_fd(struct device *dev, int fd, const char *path, bool re
 		close(fd);
 		return -EINVAL;
 	}
-	if (s->attached)
+	if (s->attached) {
 		close(s->fd);
+		if (s->direct_fd >= 0)
+			close(s->direct_fd);
+	}
 	free(s->path);
 	s->path = path ? strdup(path) : NULL;
 	s->fd = fd;
+	s->direct_fd = storage_io_open_direct(fd, readonly, &s->direct_align);
+	if (s->direct_fd < 0)
+		log_info("%s: %s takes no direct I/O here (%s): the host's page cache is used",
+			 dev->name, path ? path : "the image", strerror(-s->direct_fd));
 	s->attached = true;
 	s->readonly = readonly;
 	s->capacity = (uint64_t)st.st_size / VMBUS_STOR_SECTOR_SIZE;

@@ -143,6 +143,38 @@ static void stor_expect(uint32_t got, uint32_t want, const char *what)
 	SIM_LOG("storage: %s: status %u as expected", what, got);
 }
 
+/*
+ * The completions of requests sent together, in whatever order the host
+ * finishes them (its I/O is asynchronous): each id once (duplicates as
+ * often as they were sent), each with status OK.
+ */
+static void stor_wait_all(struct sim *s, struct sim_channel *c, const uint64_t *ids, unsigned int n,
+			  const char *what)
+{
+	bool seen[16] = { false };
+	uint8_t buf[512];
+	struct vmbus_packet_desc d;
+	struct vmbus_stor_completion comp;
+
+	if (n > 16)
+		SIM_FAIL("storage: stor_wait_all: too many ids");
+	for (unsigned int got = 0; got < n; got++) {
+		int r = sim_recv_desc(s, c, buf, sizeof(buf), &d, 10000);
+		unsigned int i;
+
+		if (r < (int)sizeof(comp) || d.type != VMBUS_PACKET_COMPLETION)
+			SIM_FAIL("storage: %s: no completion (%d)", what, r);
+		for (i = 0; i < n && (seen[i] || ids[i] != d.trans_id); i++)
+			;
+		if (i == n)
+			SIM_FAIL("storage: %s: unexpected completion id %llu", what,
+				 (unsigned long long)d.trans_id);
+		seen[i] = true;
+		memcpy(&comp, buf, sizeof(comp));
+		stor_expect(comp.status, VMBUS_STOR_S_OK, what);
+	}
+}
+
 static void fill_pattern(uint8_t *p, size_t n, uint32_t seed)
 {
 	for (size_t i = 0; i < n; i++)
@@ -235,8 +267,7 @@ static void stor_hostile(struct sim *s, struct sim_channel *c, int fd, uint64_t 
 
 		for (i = 0; i < 5; i++)
 			stor_send(s, c, VMBUS_STOR_OP_FLUSH, 0, 0, 0, NULL, ids[i]);
-		for (i = 0; i < 5; i++)
-			stor_expect(stor_wait(s, c, ids[i], NULL), VMBUS_STOR_S_OK, "flush with a bogus id");
+		stor_wait_all(s, c, ids, 5, "flush with a bogus id");
 	}
 	stor_expect(stor_do(s, c, 99, 0, 0, 0, NULL), VMBUS_STOR_S_UNSUPPORTED, "unknown op");
 	stor_expect(stor_do(s, c, VMBUS_STOR_OP_FLUSH, 0x80, 0, 0, NULL), VMBUS_STOR_S_INVALID,
@@ -244,24 +275,45 @@ static void stor_hostile(struct sim *s, struct sim_channel *c, int fd, uint64_t 
 	stor_expect(stor_do(s, c, VMBUS_STOR_OP_READ, VMBUS_STOR_F_FUA, 0, 2, &l), VMBUS_STOR_S_INVALID,
 		    "FUA on a read");
 
-	/* Flood: fill our ring without reading completions, then drain. */
+	/*
+	 * Flood: fill our ring without reading completions, then drain. More
+	 * requests than the host has slots for a queue: it must stop reading
+	 * and resume as completions free slots. Each completes exactly once.
+	 */
 	{
-		const uint64_t total = 3000;
+		enum { total = 3000 };
+		static bool done[total];
 		uint64_t sent = 0, got = 0;
+		uint8_t cbuf[512];
+		struct vmbus_packet_desc d;
+		struct vmbus_stor_completion comp;
 
 		stor_list_init(&l);
 		stor_list_add(&l, buf, 512);
 		while (got < total) {
+			uint64_t k;
+			int r;
+
 			while (sent < total &&
 			       stor_send(s, c, VMBUS_STOR_OP_READ, 0, sent % capacity, 1, &l, 1000000 + sent) == 0)
 				sent++;
 			if (got == 0)
 				sim_poll(s, 200);	/* leave the host's completion ring full a while */
-			if (stor_wait(s, c, 1000000 + got, NULL) != VMBUS_STOR_S_OK)
-				SIM_FAIL("storage: flood request %llu failed", (unsigned long long)got);
+			r = sim_recv_desc(s, c, cbuf, sizeof(cbuf), &d, 10000);
+			if (r < (int)sizeof(comp) || d.type != VMBUS_PACKET_COMPLETION)
+				SIM_FAIL("storage: flood: no completion after %llu (%d)",
+					 (unsigned long long)got, r);
+			k = d.trans_id - 1000000;
+			memcpy(&comp, cbuf, sizeof(comp));
+			if (d.trans_id < 1000000 || k >= sent || done[k])
+				SIM_FAIL("storage: flood: unexpected or repeated completion %llu",
+					 (unsigned long long)d.trans_id);
+			if (comp.status != VMBUS_STOR_S_OK)
+				SIM_FAIL("storage: flood request %llu failed", (unsigned long long)k);
+			done[k] = true;
 			got++;
 		}
-		SIM_LOG("storage: a flood of %llu requests completed in order", (unsigned long long)got);
+		SIM_LOG("storage: a flood of %llu requests each completed once", (unsigned long long)got);
 	}
 }
 
