@@ -258,6 +258,12 @@ bool openvmbus_channel_is_rescinded(const struct openvmbus_channel *ch)
 }
 EXPORT_SYMBOL_GPL(openvmbus_channel_is_rescinded);
 
+bool openvmbus_channel_host_responding(const struct openvmbus_channel *ch)
+{
+	return openvmbus_conn_usable(ch->conn);
+}
+EXPORT_SYMBOL_GPL(openvmbus_channel_host_responding);
+
 unsigned int openvmbus_channel_target_cpu(const struct openvmbus_channel *ch)
 {
 	return READ_ONCE(ch->target_cpu);
@@ -328,37 +334,72 @@ static void channel_corrupt(const struct openvmbus_channel *ch, const char *ring
 			     ch->id, ring);
 }
 
+static void channel_signal(struct openvmbus_channel *ch)
+{
+	atomic64_inc(&ch->signals_sent);
+	openvmbus_signal_channel(ch->conn, ch->id);
+}
+
+/* Under send_lock: packets written with OPENVMBUS_SEND_BATCH are not published yet. */
+static bool channel_unpublished(const struct openvmbus_channel *ch)
+{
+	return ch->send_ring.index != ch->send_ring.published;
+}
+
 static int channel_write(struct openvmbus_channel *ch, u16 type, u16 flags, u64 trans_id,
 			 u32 ext_len, const struct vmbus_iov *iov, unsigned int niov)
 {
+	bool batch = flags & OPENVMBUS_SEND_BATCH;
 	unsigned long irqflags;
 	bool signal = false;
 	int ret;
 
+	flags &= ~OPENVMBUS_SEND_BATCH;
 	spin_lock_irqsave(&ch->send_lock, irqflags);
 	if (channel_writable(ch)) {
 		ret = vmbus_ring_write(&ch->send_ring, type, flags, trans_id, ext_len, iov, niov);
-		if (!ret)
+		/*
+		 * Full with a batch unpublished: the host could never make the
+		 * room we would wait for (ring.h), so publish and try again.
+		 */
+		if (ret == -EAGAIN && channel_unpublished(ch)) {
 			signal = vmbus_ring_publish(&ch->send_ring);
+			ret = vmbus_ring_write(&ch->send_ring, type, flags, trans_id, ext_len,
+					       iov, niov);
+		}
+		if (!ret && !batch)
+			signal |= vmbus_ring_publish(&ch->send_ring);
 	} else {
 		ret = -ENODEV;
 	}
 	spin_unlock_irqrestore(&ch->send_lock, irqflags);
-	if (signal) {
-		atomic64_inc(&ch->signals_sent);
-		openvmbus_signal_channel(ch->conn, ch->id);
-	}
+	if (signal)
+		channel_signal(ch);
 	if (ret == -EPROTO)
 		channel_corrupt(ch, "send");
 	return ret;
 }
+
+void openvmbus_channel_flush(struct openvmbus_channel *ch)
+{
+	unsigned long irqflags;
+	bool signal = false;
+
+	spin_lock_irqsave(&ch->send_lock, irqflags);
+	if (channel_writable(ch))
+		signal = vmbus_ring_publish(&ch->send_ring);
+	spin_unlock_irqrestore(&ch->send_lock, irqflags);
+	if (signal)
+		channel_signal(ch);
+}
+EXPORT_SYMBOL_GPL(openvmbus_channel_flush);
 
 int openvmbus_channel_send(struct openvmbus_channel *ch, const void *buf, u32 len,
 			   u64 trans_id, u16 flags)
 {
 	struct vmbus_iov iov = { buf, len };
 
-	if (flags & ~OPENVMBUS_SEND_COMPLETION_REQUESTED)
+	if (flags & ~(OPENVMBUS_SEND_COMPLETION_REQUESTED | OPENVMBUS_SEND_BATCH))
 		return -EINVAL;
 	return channel_write(ch, VMBUS_PACKET_INBAND, flags, trans_id, 0, &iov, 1);
 }
@@ -380,7 +421,7 @@ int openvmbus_channel_send_pages(struct openvmbus_channel *ch,
 	const struct openvmbus_page_list_hdr *h = pl->buf;
 	struct vmbus_iov iov[2] = { { pl->buf, pl->used }, { buf, len } };
 
-	if (flags & ~OPENVMBUS_SEND_COMPLETION_REQUESTED)
+	if (flags & ~(OPENVMBUS_SEND_COMPLETION_REQUESTED | OPENVMBUS_SEND_BATCH))
 		return -EINVAL;
 	if (pl->used < sizeof(*h) || !h->range_count)
 		return -EINVAL;
@@ -407,10 +448,8 @@ int openvmbus_channel_recv(struct openvmbus_channel *ch, void *buf, u32 buf_len,
 		ret = -ENODEV;
 	}
 	spin_unlock_irqrestore(&ch->recv_lock, irqflags);
-	if (signal) {
-		atomic64_inc(&ch->signals_sent);
-		openvmbus_signal_channel(ch->conn, ch->id);
-	}
+	if (signal)
+		channel_signal(ch);
 	if (ret == -ENOBUFS)
 		ret_info->len = body;
 	if (ret == -EPROTO)

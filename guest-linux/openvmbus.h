@@ -108,10 +108,21 @@ void openvmbus_channel_close(struct openvmbus_channel *ch);
 
 /* Send flags */
 #define OPENVMBUS_SEND_COMPLETION_REQUESTED VMBUS_PACKET_F_COMPLETION_REQUESTED
+/*
+ * More packets follow (not a wire flag): the packet is written but the host
+ * does not see it, and is not signalled, until a send without this flag or
+ * openvmbus_channel_flush() publishes everything written so far - one
+ * signal for a batch instead of one per packet. The caller must make sure
+ * one of those comes; a send that finds the ring full publishes the batch
+ * itself before it returns -EAGAIN.
+ */
+#define OPENVMBUS_SEND_BATCH		0x8000
 
 /* One VMBUS_PACKET_INBAND packet. -EAGAIN when the ring is full: the callback runs once room appears. */
 int openvmbus_channel_send(struct openvmbus_channel *ch, const void *buf, u32 len,
 			   u64 trans_id, u16 flags);
+/* Publish what sends with OPENVMBUS_SEND_BATCH left, signalling the host if needed. */
+void openvmbus_channel_flush(struct openvmbus_channel *ch);
 /* One VMBUS_PACKET_COMPLETION packet answering the host's request trans_id. */
 int openvmbus_channel_send_completion(struct openvmbus_channel *ch, const void *buf,
 				      u32 len, u64 trans_id);
@@ -209,6 +220,14 @@ u32 openvmbus_channel_max_subchannels(const struct openvmbus_channel *ch);
 /* The device-specific bytes of the offer. */
 const void *openvmbus_channel_offer_data(const struct openvmbus_channel *ch, u32 *ret_len);
 bool openvmbus_channel_is_rescinded(const struct openvmbus_channel *ch);
+/*
+ * The host worker answers on ch's connection: its heartbeat moves and the
+ * connection is usable. While it does not, sends fail with -ENODEV and
+ * what the host already holds may never be answered - or, if the worker
+ * was only stalled, be answered late. The callback runs once at each
+ * change, so a driver that reads this there sees every transition.
+ */
+bool openvmbus_channel_host_responding(const struct openvmbus_channel *ch);
 
 /*
  * Ask the host for count sub-channels of primary. Returns how many it will

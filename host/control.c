@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "host/backup_job.h"
 #include "host/devices.h"
 #include "host/devices/storage.h"
 #include "host/log.h"
@@ -340,6 +341,75 @@ static int control_service(struct worker *w, int argc, char **argv, struct json_
 	return dev->ops->command(dev, argc - 2, argv + 2, out, &control_error);
 }
 
+/* backup-start DEST [no-quiesce] [incremental] [timeout=MS] [id=ID] [parent=ID] (docs/backup.md) */
+static int control_backup_start(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	struct backup_options opt = { .quiesce = true };
+	struct backup_env env = {
+		.bus = &w->bus, .qmp = &w->qmp, .run_dir = w->run_dir,
+		.qemu_disk = w->cfg.disk, .qemu_node = WORKER_QEMU_DISK_NODE,
+	};
+	int r;
+
+	if (argc < 2)
+		return -EINVAL;
+	opt.dest = argv[1];
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "no-quiesce") == 0) {
+			opt.quiesce = false;
+		} else if (strcmp(argv[i], "incremental") == 0) {
+			opt.incremental = true;
+		} else if (strncmp(argv[i], "timeout=", 8) == 0) {
+			char *end;
+			unsigned long v = strtoul(argv[i] + 8, &end, 10);
+
+			if (*end || v > UINT32_MAX)
+				return -EINVAL;
+			opt.timeout_ms = (uint32_t)v;
+		} else if (strncmp(argv[i], "id=", 3) == 0) {
+			opt.id = argv[i] + 3;
+		} else if (strncmp(argv[i], "parent=", 7) == 0) {
+			opt.parent = argv[i] + 7;
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (w->cfg.disk && !w->qmp.ready) {
+		control_error = "QEMU's monitor is not connected (needed for the VM's QEMU disk)";
+		return -ENOTCONN;
+	}
+	r = backup_job_start(&w->backup, &env, &opt, &control_error);
+	if (r < 0)
+		return r;
+	backup_job_status(w->backup, out);
+	return 0;
+}
+
+static int control_backup_status(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	(void)argv;
+	if (argc != 1)
+		return -EINVAL;
+	backup_job_status(w->backup, out);
+	return 0;
+}
+
+static int control_backup_cancel(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	int r;
+
+	(void)argv;
+	if (argc != 1)
+		return -EINVAL;
+	r = backup_job_cancel(w->backup);
+	if (r == -ENOENT)
+		control_error = "no backup is running";
+	if (r < 0)
+		return r;
+	backup_job_status(w->backup, out);
+	return 0;
+}
+
 static int control_help(struct worker *w, int argc, char **argv, struct json_writer *out)
 {
 	unsigned int i;
@@ -370,6 +440,10 @@ static const struct control_command control_commands[] = {
 	{ "offer", control_offer, "offer NAME: hot-add a device of class NAME" },
 	{ "rescind", control_rescind, "rescind NAME: hot-remove the device of class NAME" },
 	{ "service", control_service, "service NAME ARGS...: a request for one service's backend" },
+	{ "backup-start", control_backup_start,
+	  "backup-start DEST [no-quiesce] [incremental] [timeout=MS] [id=ID] [parent=ID]: a live backup" },
+	{ "backup-status", control_backup_status, "the running or last backup" },
+	{ "backup-cancel", control_backup_cancel, "stop the running backup" },
 	{ "help", control_help, "this list" },
 	{ NULL, NULL, NULL },
 };

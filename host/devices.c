@@ -12,6 +12,7 @@ const struct device_ops *const devices_all[] = {
 	&shutdown_device_ops,
 	&timesync_device_ops,
 	&kvp_device_ops,
+	&backup_device_ops,
 	&echo_device_ops,
 	NULL,
 };

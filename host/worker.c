@@ -25,6 +25,7 @@
 #include "host/devices.h"
 #include "host/devices/storage.h"
 #include "host/log.h"
+#include "host/backup_job.h"
 #include "host/worker.h"
 
 #define WORKER_TICK_MS		100
@@ -198,8 +199,8 @@ static int worker_spawn_qemu(struct worker *w)
 		argv[argc++] = w->cfg.append ? w->cfg.append : "console=ttyS0";
 	}
 	if (w->cfg.disk) {
-		snprintf(drive, sizeof(drive), "file=%s,if=virtio,format=raw",
-			 w->cfg.disk);
+		snprintf(drive, sizeof(drive), "file=%s,if=virtio,format=raw,node-name=%s",
+			 w->cfg.disk, WORKER_QEMU_DISK_NODE);
 		argv[argc++] = "-drive";
 		argv[argc++] = drive;
 	}
@@ -257,6 +258,7 @@ static void worker_qmp_event(void *ctx, const char *event, const struct json_val
 {
 	struct worker *w = ctx;
 
+	backup_job_qmp_event(w->backup, event, data);
 	if (strcmp(event, "RESET") == 0) {
 		bus_guest_reset(&w->bus, "the guest reset (reboot)");
 	} else if (strcmp(event, "SHUTDOWN") == 0) {
@@ -681,6 +683,7 @@ int main(int argc, char **argv)
 		return WORKER_EXIT_ERROR;
 	}
 	worker_loop(&w);
+	backup_job_free(w.backup);
 	qmp_close(&w.qmp);
 	bus_destroy(&w.bus);
 	for (struct worker_watch *wa = w.watches; wa; wa = wa->next)

@@ -21,6 +21,10 @@ enum worker_exit {
 };
 
 struct worker_watch;
+struct backup_job;
+
+/* QMP node name of the [VM] Disk= virtio disk (backups address it). */
+#define WORKER_QEMU_DISK_NODE "ovmb-qemu0"
 
 struct worker {
 	struct vm_config cfg;
@@ -39,6 +43,7 @@ struct worker {
 	int epfd, timer_fd, signal_fd, control_fd;
 	struct bus_loop loop;		/* what backends see of the event loop */
 	struct worker_watch *watches;	/* backends' event sources */
+	struct backup_job *backup;	/* the running or last backup */
 	pid_t qemu_pid;
 	double started;
 	char run_state[32];		/* from QMP: running, paused, shutdown, ... */

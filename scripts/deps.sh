@@ -9,9 +9,11 @@ packages=(
 	qemu-system-x86 qemu-utils busybox-static cpio			# VM tests
 	liburing-dev libsystemd-dev					# worker, daemon
 	fio e2fsprogs xz-utils						# storage tests, bench, VM boot
+	xfsprogs udev							# storage test: mkfs.xfs, xfs_repair, udevadm
 	kexec-tools							# kexec test of the guest bus
 	mmdebstrap							# Debian guest image (tests/vm/debian.sh)
 	debhelper dh-dkms dkms lintian rpm rpmlint			# make deb, make rpm, tests/vm/packages.test
+	systemd man-db procps						# packages.test: systemd-analyze verify, man pages, pgrep
 )
 
 missing=()

@@ -24,6 +24,7 @@ enum vmbus_ic_type {
 	VMBUS_IC_SHUTDOWN		= 3,	/* request h->g, answer g->h */
 	VMBUS_IC_TIMESYNC		= 4,	/* sample h->g, answer g->h (vmbus/ic_timesync.h) */
 	VMBUS_IC_KVP			= 5,	/* requests h->g, answers g->h (ic_kvp.h) */
+	VMBUS_IC_BACKUP			= 6,	/* requests h->g, answers g->h (ic_backup.h) */
 };
 
 #define VMBUS_IC_F_RESPONSE	0x1u	/* flags: this message answers a request */

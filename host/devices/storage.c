@@ -24,6 +24,7 @@
 #include "host/devices.h"
 #include "host/devices/storage.h"
 #include "host/devices/storage_io.h"
+#include "host/devices/storage_snap.h"
 #include "host/log.h"
 #include "vmbus/classes.h"
 #include "vmbus/pagelist.h"
@@ -77,6 +78,10 @@ struct storage_state {
 	struct storage_queue q[VMBUS_STOR_MAX_QUEUES];
 	uint64_t reads, writes, flushes, discards, zeroes, identifies;
 	uint64_t bytes_read, bytes_written, errors, resets, direct_ios, buffered_ios;
+	struct storage_cbt cbt;		/* chunks written since the last backup */
+	uint64_t *cbt_taken;		/* the running backup's share of them */
+	struct storage_snap *snap;	/* a backup's snapshot (owned by the backup) */
+	uint64_t backups;
 };
 
 static void storage_queue_run(struct storage_queue *q);
@@ -280,6 +285,14 @@ static bool storage_direct_ok(const struct storage_state *s, const struct storag
 	return true;
 }
 
+/* A write, discard or write-zeroes is about to change [off, off + len). */
+static void storage_will_change(struct storage_state *s, uint64_t off, uint64_t len)
+{
+	storage_cbt_mark(&s->cbt, off, len);
+	if (s->snap)
+		storage_snap_before_write(s->snap, off, len);
+}
+
 /* Check a READ/WRITE and make it the slot's I/O; or a status. */
 static uint32_t storage_rw(struct device *dev, const struct vmbus_stor_request *rq,
 			   const void *list, uint32_t list_len, struct storage_slot *slot)
@@ -338,6 +351,8 @@ static uint32_t storage_rw(struct device *dev, const struct vmbus_stor_request *
 		s->buffered_ios++;
 	}
 	slot->reply.c.bytes = bytes;
+	if (write)
+		storage_will_change(s, io->off, io->len);
 	return VMBUS_STOR_S_OK;
 }
 
@@ -363,6 +378,7 @@ static uint32_t storage_range_op(struct device *dev, const struct vmbus_stor_req
 		.off = rq->sector * VMBUS_STOR_SECTOR_SIZE,
 		.len = (uint64_t)rq->nsectors * VMBUS_STOR_SECTOR_SIZE,
 	};
+	storage_will_change(s, slot->io.off, slot->io.len);
 	return VMBUS_STOR_S_OK;
 }
 
@@ -642,11 +658,27 @@ static void storage_destroy(struct device *dev)
 		storage_engine_free(q->engine);
 		free(q->slots);
 	}
+	if (s->snap) {
+		/* The backup owns it and learns that the disk went. */
+		pthread_mutex_lock(&s->snap->lock);
+		s->snap->broken = -ENODEV;
+		pthread_mutex_unlock(&s->snap->lock);
+		s->snap = NULL;
+	}
+	if (s->cbt_taken) {
+		/* An unfinished backup's changes are still changes. */
+		for (uint64_t i = 0; i < (s->cbt.nchunks + 63) / 64; i++)
+			s->cbt.bits[i] |= s->cbt_taken[i];
+		free(s->cbt_taken);
+	}
 	if (s->attached) {
+		/* A clean end: the bitmap is complete, the next worker may trust it. */
+		storage_cbt_save(&s->cbt, false);
 		close(s->fd);
 		if (s->direct_fd >= 0)
 			close(s->direct_fd);
 	}
+	storage_cbt_free(&s->cbt);
 	free(s->path);
 	free(s->buf);
 }
@@ -663,6 +695,15 @@ const struct device_ops storage_device_ops = {
 	.command = storage_command,
 	.destroy = storage_destroy,
 };
+
+/* The first word of the disk's unique id: names its change-tracking file. */
+static uint64_t storage_id_word(const struct storage_state *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s->unique_id.b, sizeof(w));
+	return w;
+}
 
 /* A stable id from the file's identity (FNV-1a), so the guest sees the same disk across runs. */
 static void storage_derive_ids(struct storage_state *s, const struct stat *st, const char *serial)
@@ -710,6 +751,25 @@ int storage_disk_attach_fd(struct device *dev, int fd, const char *path, bool re
 	s->physical_block_size = st.st_blksize >= 512 && st.st_blksize <= 65536 &&
 				 !(st.st_blksize & (st.st_blksize - 1)) ? (uint32_t)st.st_blksize : 4096;
 	storage_derive_ids(s, &st, serial);
+	storage_cbt_free(&s->cbt);
+	{
+		char cbt_path[4096];
+		const char *cp = NULL;
+		int r;
+
+		if (devices_run_dir) {
+			snprintf(cbt_path, sizeof(cbt_path), "%s/cbt-%016llx.bin", devices_run_dir,
+				 (unsigned long long)storage_id_word(s));
+			cp = cbt_path;
+		}
+		r = storage_cbt_load(&s->cbt, cp, s->capacity * VMBUS_STOR_SECTOR_SIZE);
+		if (r < 0)
+			log_warning("%s: change tracking file %s unusable (%s): the next backup is full",
+				    dev->name, cp, strerror(-r));
+		/* From now on a crash leaves the file marked in use: never trusted after one. */
+		else if (cp && storage_cbt_save(&s->cbt, true) < 0)
+			log_warning("%s: cannot write %s: incremental backups need it", dev->name, cp);
+	}
 	return 0;
 }
 
@@ -735,4 +795,103 @@ int storage_disk_add(struct bus *b, const char *name, const struct storage_disk_
 	if (ret)
 		*ret = dev;
 	return 0;
+}
+
+/* ------------------------------------------------------------------ backup */
+
+bool storage_is_disk(const struct device *dev)
+{
+	return dev->ops == &storage_device_ops;
+}
+
+const char *storage_disk_path(const struct device *dev)
+{
+	const struct storage_state *s = dev->priv;
+
+	return s->path;
+}
+
+uint64_t storage_disk_bytes(const struct device *dev)
+{
+	const struct storage_state *s = dev->priv;
+
+	return s->capacity * VMBUS_STOR_SECTOR_SIZE;
+}
+
+int storage_backup_begin(struct device *dev, bool incremental, const char *parent_id,
+			 const char *store_dir, struct storage_snap **ret, const char **ret_why)
+{
+	struct storage_state *s = dev->priv;
+	size_t words = (s->cbt.nchunks + 63) / 64;
+	struct storage_snap *snap;
+	int r;
+
+	*ret_why = NULL;
+	if (!s->attached) {
+		*ret_why = "the disk has no medium";
+		return -ENODEV;
+	}
+	if (s->snap) {
+		*ret_why = "a backup of this disk is already running";
+		return -EBUSY;
+	}
+	if (incremental && !s->cbt.base_id[0]) {
+		*ret_why = "no change tracking to build on (no backup since the worker started "
+			   "tracking, or it crashed since): take a full backup";
+		return -ESTALE;
+	}
+	if (incremental && (!parent_id || strcmp(parent_id, s->cbt.base_id) != 0)) {
+		*ret_why = "changes are tracked since another backup than the parent given: "
+			   "take a full backup";
+		return -ESTALE;
+	}
+	/* The point in time: nothing in flight, so every write after it goes through the snapshot. */
+	for (unsigned int i = 0; i < VMBUS_STOR_MAX_QUEUES; i++)
+		if (s->q[i].engine && s->q[i].ch)
+			storage_engine_drain(s->q[i].engine, storage_io_finished, &s->q[i]);
+	r = storage_snap_new(s->fd, s->capacity * VMBUS_STOR_SECTOR_SIZE, store_dir, &snap);
+	if (r < 0) {
+		*ret_why = "cannot create the snapshot store";
+		return r;
+	}
+	s->cbt_taken = calloc(words + 1, sizeof(uint64_t));
+	if (!s->cbt_taken || (incremental && !(snap->wanted = calloc(words + 1, sizeof(uint64_t))))) {
+		free(s->cbt_taken);
+		s->cbt_taken = NULL;
+		storage_snap_free(snap);
+		return -ENOMEM;
+	}
+	memcpy(s->cbt_taken, s->cbt.bits, words * sizeof(uint64_t));
+	if (incremental)
+		memcpy(snap->wanted, s->cbt.bits, words * sizeof(uint64_t));
+	memset(s->cbt.bits, 0, words * sizeof(uint64_t));
+	s->snap = snap;
+	/* What the drain finished goes to the guest now. */
+	for (unsigned int i = 0; i < VMBUS_STOR_MAX_QUEUES; i++)
+		if (s->q[i].engine && s->q[i].ch)
+			storage_queue_run(&s->q[i]);
+	*ret = snap;
+	return 0;
+}
+
+void storage_backup_end(struct device *dev, struct storage_snap *snap, bool ok, const char *backup_id)
+{
+	struct storage_state *s = dev->priv;
+	size_t words = (s->cbt.nchunks + 63) / 64;
+
+	if (s->snap != snap)
+		return;		/* the disk was replaced meanwhile */
+	s->snap = NULL;
+	if (ok) {
+		snprintf(s->cbt.base_id, sizeof(s->cbt.base_id), "%s", backup_id);
+		s->backups++;
+	} else {
+		for (size_t i = 0; i < words; i++)
+			s->cbt.bits[i] |= s->cbt_taken[i];
+	}
+	free(s->cbt_taken);
+	s->cbt_taken = NULL;
+	if (storage_cbt_save(&s->cbt, true) < 0)
+		log_warning("%s: cannot save change tracking: the next incremental backup may be refused",
+			    dev->name);
 }

@@ -20,5 +20,6 @@ int cmd_remove(int argc, char **argv);
 int cmd_timesync(int argc, char **argv);
 int cmd_kvp(int argc, char **argv);
 int cmd_disk(int argc, char **argv);
+int cmd_quiesce(int argc, char **argv);
 
 #endif

@@ -18,7 +18,7 @@
 #define CREATE_CPUS_MAX		64
 
 /* What a new VM gets: every integration service a guest expects by default. */
-#define CREATE_DEFAULT_SERVICES "heartbeat shutdown timesync kvp"
+#define CREATE_DEFAULT_SERVICES "heartbeat shutdown timesync kvp backup"
 
 static const char create_help[] =
 	"Usage: vmbusctl create NAME [options]\n"

@@ -30,6 +30,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "timesync", cmd_timesync, "show or force the guest's clock synchronisation" },
 	{ "kvp", cmd_kvp, "list, read, set or delete key-value pairs shared with the guest" },
 	{ "disk", cmd_disk, "list or hot-remove a running VM's synthetic disks" },
+	{ "quiesce", cmd_quiesce, "freeze or thaw the guest's filesystems by hand" },
 	{ "remove", cmd_remove, "delete a stopped VM's definition and logs" },
 	{ NULL, NULL, NULL },
 };

@@ -33,13 +33,6 @@
 #include "vmbus/guid.h"
 #include "vmbus/storage.h"
 
-#define STOR_LIST_MAX 4096
-
-struct stor_list {
-	uint64_t w[STOR_LIST_MAX / 8];
-	uint32_t len;
-};
-
 /* The n-th storage device offered (primary channel), in offer order. */
 static struct sim_channel *stor_find(struct sim *s, unsigned int n, uint16_t sub, struct sim_channel *primary)
 {
@@ -62,14 +55,14 @@ static struct sim_channel *stor_find(struct sim *s, unsigned int n, uint16_t sub
 	return NULL;
 }
 
-static void stor_list_init(struct stor_list *l)
+void sim_stor_list_init(struct sim_stor_list *l)
 {
 	memset(l, 0, sizeof(*l));
 	l->len = 8;
 }
 
 /* Add a range of len bytes at guest address gpa (pages assumed contiguous in our RAM). */
-static void stor_list_add(struct stor_list *l, uint64_t gpa, uint32_t len)
+void sim_stor_list_add(struct sim_stor_list *l, uint64_t gpa, uint32_t len)
 {
 	uint32_t off = (uint32_t)(gpa % 4096), n = (off + len + 4095) / 4096;
 	uint32_t *hdr = (uint32_t *)l->w;
@@ -87,8 +80,8 @@ static void stor_list_add(struct stor_list *l, uint64_t gpa, uint32_t len)
 	hdr[0]++;
 }
 
-static int stor_send(struct sim *s, struct sim_channel *c, uint32_t op, uint32_t flags,
-		     uint64_t sector, uint32_t nsectors, const struct stor_list *l, uint64_t id)
+int sim_stor_send(struct sim *s, struct sim_channel *c, uint32_t op, uint32_t flags,
+		     uint64_t sector, uint32_t nsectors, const struct sim_stor_list *l, uint64_t id)
 {
 	struct vmbus_stor_request rq = { .op = op, .flags = flags, .sector = sector,
 					 .nsectors = nsectors };
@@ -103,7 +96,7 @@ static int stor_send(struct sim *s, struct sim_channel *c, uint32_t op, uint32_t
 }
 
 /* Wait for the completion of request id; returns its status. */
-static uint32_t stor_wait(struct sim *s, struct sim_channel *c, uint64_t id,
+uint32_t sim_stor_wait(struct sim *s, struct sim_channel *c, uint64_t id,
 			  struct vmbus_stor_identity *ret_id)
 {
 	uint8_t buf[512];
@@ -126,14 +119,14 @@ static uint32_t stor_wait(struct sim *s, struct sim_channel *c, uint64_t id,
 }
 
 static uint32_t stor_do(struct sim *s, struct sim_channel *c, uint32_t op, uint32_t flags,
-			uint64_t sector, uint32_t nsectors, const struct stor_list *l)
+			uint64_t sector, uint32_t nsectors, const struct sim_stor_list *l)
 {
 	static uint64_t next_id = 1000;
 	uint64_t id = next_id++;
 
-	if (stor_send(s, c, op, flags, sector, nsectors, l, id) < 0)
+	if (sim_stor_send(s, c, op, flags, sector, nsectors, l, id) < 0)
 		SIM_FAIL("storage: cannot send request %llu", (unsigned long long)id);
-	return stor_wait(s, c, id, NULL);
+	return sim_stor_wait(s, c, id, NULL);
 }
 
 static void stor_expect(uint32_t got, uint32_t want, const char *what)
@@ -221,12 +214,12 @@ static void stor_hostile(struct sim *s, struct sim_channel *c, int fd, uint64_t 
 {
 	uint64_t buf = sim_alloc(s, 4), ram_pfns = s->mem.size / 4096;
 	uint8_t *p = sim_gpa_ptr(s, buf), before[4096];
-	struct stor_list l;
+	struct sim_stor_list l;
 	unsigned int i;
 
 	/* Beyond the disk. */
-	stor_list_init(&l);
-	stor_list_add(&l, buf, 1024);
+	sim_stor_list_init(&l);
+	sim_stor_list_add(&l, buf, 1024);
 	stor_expect(stor_do(s, c, VMBUS_STOR_OP_READ, 0, capacity - 1, 2, &l), VMBUS_STOR_S_OUT_OF_RANGE,
 		    "read crossing the disk's end");
 	stor_expect(stor_do(s, c, VMBUS_STOR_OP_WRITE, 0, UINT64_MAX - 1, 2, &l), VMBUS_STOR_S_OUT_OF_RANGE,
@@ -252,8 +245,8 @@ static void stor_hostile(struct sim *s, struct sim_channel *c, int fd, uint64_t 
 		uint64_t bad[] = { ram_pfns + 16, 0xa0, 1ULL << 60, UINT64_MAX };
 
 		for (i = 0; i < 4; i++) {
-			stor_list_init(&l);
-			stor_list_add(&l, buf, 8192);
+			sim_stor_list_init(&l);
+			sim_stor_list_add(&l, buf, 8192);
 			l.w[l.len / 8 - 1] = bad[i];	/* second pfn of the range */
 			stor_expect(stor_do(s, c, VMBUS_STOR_OP_WRITE, 0, 0, 16, &l),
 				    VMBUS_STOR_S_BAD_ADDRESS, "write with a page outside guest RAM");
@@ -266,7 +259,7 @@ static void stor_hostile(struct sim *s, struct sim_channel *c, int fd, uint64_t 
 		uint64_t ids[] = { 0, UINT64_MAX, 7, 7, 7 };
 
 		for (i = 0; i < 5; i++)
-			stor_send(s, c, VMBUS_STOR_OP_FLUSH, 0, 0, 0, NULL, ids[i]);
+			sim_stor_send(s, c, VMBUS_STOR_OP_FLUSH, 0, 0, 0, NULL, ids[i]);
 		stor_wait_all(s, c, ids, 5, "flush with a bogus id");
 	}
 	stor_expect(stor_do(s, c, 99, 0, 0, 0, NULL), VMBUS_STOR_S_UNSUPPORTED, "unknown op");
@@ -288,14 +281,14 @@ static void stor_hostile(struct sim *s, struct sim_channel *c, int fd, uint64_t 
 		struct vmbus_packet_desc d;
 		struct vmbus_stor_completion comp;
 
-		stor_list_init(&l);
-		stor_list_add(&l, buf, 512);
+		sim_stor_list_init(&l);
+		sim_stor_list_add(&l, buf, 512);
 		while (got < total) {
 			uint64_t k;
 			int r;
 
 			while (sent < total &&
-			       stor_send(s, c, VMBUS_STOR_OP_READ, 0, sent % capacity, 1, &l, 1000000 + sent) == 0)
+			       sim_stor_send(s, c, VMBUS_STOR_OP_READ, 0, sent % capacity, 1, &l, 1000000 + sent) == 0)
 				sent++;
 			if (got == 0)
 				sim_poll(s, 200);	/* leave the host's completion ring full a while */
@@ -324,14 +317,14 @@ void scenario_storage(struct sim *s)
 	int fd = open_image("SIM_STORAGE_IMAGE"), rofd = open_image("SIM_STORAGE_RO_IMAGE");
 	uint64_t a = sim_alloc(s, 16), b = sim_alloc(s, 1), rd = sim_alloc(s, 17);
 	uint8_t *want = malloc(65536);
-	struct stor_list l;
+	struct sim_stor_list l;
 	struct stat st0, st1;
 	char reply[4096];
 	uint32_t n;
 
 	/* Identity. */
-	stor_send(s, c, VMBUS_STOR_OP_IDENTIFY, 0, 0, 0, NULL, 1);
-	stor_expect(stor_wait(s, c, 1, &id), VMBUS_STOR_S_OK, "identify");
+	sim_stor_send(s, c, VMBUS_STOR_OP_IDENTIFY, 0, 0, 0, NULL, 1);
+	stor_expect(sim_stor_wait(s, c, 1, &id), VMBUS_STOR_S_OK, "identify");
 	if (id.version != VMBUS_STOR_VERSION_1 || id.capacity != (8u << 20) / 512 ||
 	    id.logical_block_size != 512 || (id.flags & VMBUS_STOR_ID_READ_ONLY) ||
 	    !(id.flags & VMBUS_STOR_ID_DISCARD) || memcmp(id.serial, "SIMDISK0", 9) != 0 ||
@@ -348,17 +341,17 @@ void scenario_storage(struct sim *s)
 	fill_pattern(want, 65536, 1);
 	memcpy((uint8_t *)sim_gpa_ptr(s, a) + 512, want, 57344);
 	memcpy(sim_gpa_ptr(s, b), want + 57344, 4096);
-	stor_list_init(&l);
-	stor_list_add(&l, a + 512, 57344);
-	stor_list_add(&l, b, 4096);
+	sim_stor_list_init(&l);
+	sim_stor_list_add(&l, a + 512, 57344);
+	sim_stor_list_add(&l, b, 4096);
 	stor_expect(stor_do(s, c, VMBUS_STOR_OP_WRITE, 0, 100, 61440 / 512, &l), VMBUS_STOR_S_OK,
 		    "60 KiB write from two ranges");
 	stor_expect(stor_do(s, c, VMBUS_STOR_OP_FLUSH, 0, 0, 0, NULL), VMBUS_STOR_S_OK, "flush");
 	file_expect(fd, 100 * 512, want, 61440, "written pattern");
 
 	/* Read it back into one range at an odd offset. */
-	stor_list_init(&l);
-	stor_list_add(&l, rd + 1536, 61440);
+	sim_stor_list_init(&l);
+	sim_stor_list_add(&l, rd + 1536, 61440);
 	stor_expect(stor_do(s, c, VMBUS_STOR_OP_READ, 0, 100, 61440 / 512, &l), VMBUS_STOR_S_OK,
 		    "60 KiB read");
 	if (memcmp((uint8_t *)sim_gpa_ptr(s, rd) + 1536, want, 61440) != 0)
@@ -368,8 +361,8 @@ void scenario_storage(struct sim *s)
 	/* FUA write of one sector at the last sector. */
 	fill_pattern(want, 512, 2);
 	memcpy(sim_gpa_ptr(s, b), want, 512);
-	stor_list_init(&l);
-	stor_list_add(&l, b, 512);
+	sim_stor_list_init(&l);
+	sim_stor_list_add(&l, b, 512);
 	stor_expect(stor_do(s, c, VMBUS_STOR_OP_WRITE, VMBUS_STOR_F_FUA, id.capacity - 1, 1, &l),
 		    VMBUS_STOR_S_OK, "FUA write of the last sector");
 	file_expect(fd, (id.capacity - 1) * 512, want, 512, "FUA write");
@@ -377,8 +370,8 @@ void scenario_storage(struct sim *s)
 	/* Discard gives the blocks back to the host filesystem. */
 	fill_pattern(want, 65536, 3);
 	memcpy(sim_gpa_ptr(s, a), want, 65536);
-	stor_list_init(&l);
-	stor_list_add(&l, a, 65536);
+	sim_stor_list_init(&l);
+	sim_stor_list_add(&l, a, 65536);
 	for (n = 0; n < 16; n++)
 		stor_expect(stor_do(s, c, VMBUS_STOR_OP_WRITE, 0, 8192 + n * 128, 128, &l), VMBUS_STOR_S_OK,
 			    "write of 64 KiB before a discard");
@@ -400,12 +393,12 @@ void scenario_storage(struct sim *s)
 
 	/* The read-only disk. */
 	ro = stor_connect_open(s, 1);
-	stor_send(s, ro, VMBUS_STOR_OP_IDENTIFY, 0, 0, 0, NULL, 2);
-	stor_expect(stor_wait(s, ro, 2, &id), VMBUS_STOR_S_OK, "identify disk1");
+	sim_stor_send(s, ro, VMBUS_STOR_OP_IDENTIFY, 0, 0, 0, NULL, 2);
+	stor_expect(sim_stor_wait(s, ro, 2, &id), VMBUS_STOR_S_OK, "identify disk1");
 	if (!(id.flags & VMBUS_STOR_ID_READ_ONLY))
 		SIM_FAIL("storage: disk1 is not reported read-only");
-	stor_list_init(&l);
-	stor_list_add(&l, b, 4096);
+	sim_stor_list_init(&l);
+	sim_stor_list_add(&l, b, 4096);
 	stor_expect(stor_do(s, ro, VMBUS_STOR_OP_WRITE, 0, 0, 8, &l), VMBUS_STOR_S_READ_ONLY,
 		    "write to the read-only disk");
 	stor_expect(stor_do(s, ro, VMBUS_STOR_OP_DISCARD, 0, 0, 8, NULL), VMBUS_STOR_S_READ_ONLY,
@@ -433,8 +426,8 @@ void scenario_storage(struct sim *s)
 			sim_ctl_wait(s, VMBUS_CTL_OFFER, &m, 100);
 		if (!q1 || sim_open(s, q1, 4, 1))
 			SIM_FAIL("storage: cannot open the sub-channel of disk0");
-		stor_list_init(&l);
-		stor_list_add(&l, rd, 512);
+		sim_stor_list_init(&l);
+		sim_stor_list_add(&l, rd, 512);
 		stor_expect(stor_do(s, q1, VMBUS_STOR_OP_READ, 0, 0, 1, &l), VMBUS_STOR_S_OK,
 			    "read on queue 1 (a sub-channel)");
 	}
@@ -461,11 +454,11 @@ void scenario_storage_crash(struct sim *s)
 {
 	struct sim_channel *c = stor_connect_open(s, 0);
 	uint64_t a = sim_alloc(s, 32);
-	struct stor_list l;
+	struct sim_stor_list l;
 
 	fill_pattern(sim_gpa_ptr(s, a), 131072, 9);
-	stor_list_init(&l);
-	stor_list_add(&l, a, 131072);
+	sim_stor_list_init(&l);
+	sim_stor_list_add(&l, a, 131072);
 	stor_expect(stor_do(s, c, VMBUS_STOR_OP_WRITE, 0, 2048, 256, &l), VMBUS_STOR_S_OK, "128 KiB write");
 	stor_expect(stor_do(s, c, VMBUS_STOR_OP_FLUSH, 0, 0, 0, NULL), VMBUS_STOR_S_OK, "flush");
 	SIM_LOG("storage: killing the worker after the flush");

@@ -616,6 +616,7 @@ static const struct {
 	{ "kvp", scenario_kvp },
 	{ "storage", scenario_storage },
 	{ "storage-crash", scenario_storage_crash },
+	{ "backup", scenario_backup },
 	{ NULL, NULL },
 };
 

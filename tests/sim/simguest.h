@@ -19,6 +19,7 @@
 #include "host/guestmem.h"
 #include "vmbus/control.h"
 #include "vmbus/ring.h"
+#include "vmbus/storage.h"
 #include "vmbus/transport.h"
 
 #define SIM_MAX_OFFERS 64
@@ -106,10 +107,26 @@ void sim_ic_negotiate(struct sim *s, struct sim_channel *c, uint32_t version, co
 int sim_worker_request(const char *request, char *buf, size_t len);
 
 /* Scenarios that live in their own files (tests/sim/scenario_NAME.c). */
+/* Storage requests (scenario_storage.c): a page list of guest memory, a request, its completion. */
+#define SIM_STOR_LIST_MAX 4096
+struct sim_stor_list {
+	uint64_t w[SIM_STOR_LIST_MAX / 8];
+	uint32_t len;
+};
+void sim_stor_list_init(struct sim_stor_list *l);
+/* Add len bytes at guest address gpa (pages contiguous in our RAM). */
+void sim_stor_list_add(struct sim_stor_list *l, uint64_t gpa, uint32_t len);
+int sim_stor_send(struct sim *s, struct sim_channel *c, uint32_t op, uint32_t flags,
+		  uint64_t sector, uint32_t nsectors, const struct sim_stor_list *l, uint64_t id);
+/* The completion of request id (it must be the next packet); its status. */
+uint32_t sim_stor_wait(struct sim *s, struct sim_channel *c, uint64_t id,
+		       struct vmbus_stor_identity *ret_id);
+
 void scenario_timesync(struct sim *s);
 void scenario_kvp(struct sim *s);
 void scenario_storage(struct sim *s);
 void scenario_storage_crash(struct sim *s);
+void scenario_backup(struct sim *s);
 
 #define SIM_FAIL(...) do { fprintf(stderr, "sim-guest: FAIL: " __VA_ARGS__); \
 	fputc('\n', stderr); exit(1); } while (0)
