@@ -43,7 +43,7 @@ HOSTLIB_SRC  := $(filter-out $(WORKER_SRC),$(wildcard host/*.c host/devices/*.c)
 VMBUSCTL_SRC := $(wildcard host/vmbusctl/*.c)
 # Not $(BUILD)/host/vmbusctl/*.o: that path is the program itself.
 VMBUSCTL_OBJ := $(VMBUSCTL_SRC:host/vmbusctl/%.c=$(BUILD)/host/vmbusctl-objs/%.o)
-HOST_LIBS    := -lsystemd -luring
+HOST_LIBS    := -lsystemd -luring -lcrypto
 
 HOSTLIB        = $(BUILD)/libhost.a
 SAN_HOSTLIB    = $(BUILD)/san/libhost.a
@@ -57,6 +57,8 @@ SAN_REPLAY_BIN:= $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/san/tests/fuzz/replay_%
 FUZZ_BIN      := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/fuzz_%)
 BENCH_BIN     := $(BENCH_SRC:%.c=$(BUILD)/%)
 OPENVMBUSD_SRC := $(wildcard guest-linux/openvmbusd/*.c)
+# openvmbusd's pure parts (no I/O, no sd-event), which the unit tests link too.
+OPENVMBUSD_PURE_SRC := guest-linux/openvmbusd/backup_fs.c guest-linux/openvmbusd/backup_text.c
 SIM_SRC       := $(wildcard tests/sim/*.c)
 SIM_BIN       := $(if $(SIM_SRC),$(BUILD)/tests/sim/sim-guest)
 
@@ -119,15 +121,15 @@ $(BUILD)/tests/sim/sim-guest: $(SIM_SRC:%.c=$(BUILD)/%.o) $(CORE_OBJ)
 	$(quiet) LD $@
 	$(Q)$(CC) $(BASE_FLAGS) $(CFLAGS) -o $@ $(SIM_SRC:%.c=$(BUILD)/%.o) $(CORE_OBJ) $(HOST_LIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_OBJ)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_OBJ) $(OPENVMBUSD_PURE_SRC:%.c=$(BUILD)/%.o)
 	$(quiet) LD $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_FLAGS) $(CFLAGS) -o $@ $< $(CORE_OBJ) $(HOST_LIBS)
+	$(Q)$(CC) $(BASE_FLAGS) $(CFLAGS) -o $@ $< $(CORE_OBJ) $(OPENVMBUSD_PURE_SRC:%.c=$(BUILD)/%.o) $(HOST_LIBS)
 
-$(BUILD)/san/tests/unit/%: tests/unit/%.c $(SAN_CORE_OBJ)
+$(BUILD)/san/tests/unit/%: tests/unit/%.c $(SAN_CORE_OBJ) $(OPENVMBUSD_PURE_SRC:%.c=$(BUILD)/san/%.o)
 	$(quiet) LD-SAN $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_FLAGS) $(CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN_CORE_OBJ) $(HOST_LIBS)
+	$(Q)$(CC) $(BASE_FLAGS) $(CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN_CORE_OBJ) $(OPENVMBUSD_PURE_SRC:%.c=$(BUILD)/san/%.o) $(HOST_LIBS)
 
 # Fuzz harnesses replay their saved corpus with gcc inside `make test`.
 $(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(CORE_OBJ)

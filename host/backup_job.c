@@ -31,6 +31,7 @@
 #include "host/devices.h"
 #include "host/devices/storage.h"
 #include "host/devices/storage_snap.h"
+#include "host/fileio.h"
 #include "host/log.h"
 #include "host/sha256.h"
 #include "vmbus/ic_backup.h"
@@ -84,7 +85,7 @@ struct backup_job {
 	/* QEMU disk */
 	int qemu_disk;			/* index in disks, or -1 */
 	int qemu_job;			/* 0 not started, 1 running, 2 done, -1 failed */
-	bool qemu_nodes;		/* target nodes added */
+	int qemu_nodes;			/* target nodes added: 0, 1 (file), 2 (raw on it) */
 	/* copy thread */
 	pthread_t thread;
 	bool thread_running;
@@ -99,6 +100,16 @@ static void backup_set_state(struct backup_job *j, enum backup_state st)
 {
 	j->state = st;
 	log_debug("backup %s: %s", j->id, backup_state_names[st]);
+}
+
+/* The number the guest's hooks see as OPENVMBUS_BACKUP_ID: FNV-1a of the backup's id. */
+static uint64_t backup_number(const struct backup_job *j)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const char *p = j->id; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+	return h;
 }
 
 static struct device *backup_service(const struct backup_job *j)
@@ -118,7 +129,8 @@ static void backup_send_thaw(struct backup_job *j)
 	if (!j->frozen || j->thaw_sent)
 		return;
 	j->thaw_sent = true;
-	r = dev ? backup_device_request(dev, VMBUS_BACKUP_THAW, 0, 0, backup_thaw_answer, j) : -ENODEV;
+	r = dev ? backup_device_request(dev, VMBUS_BACKUP_THAW, 0, backup_number(j), backup_thaw_answer, j)
+		: -ENODEV;
 	if (r < 0) {
 		/* The guest's watchdog thaws it (or the service is gone, which also thaws). */
 		log_warning("backup %s: cannot send THAW (%s): the guest's watchdog thaws within %u ms",
@@ -150,35 +162,6 @@ static void backup_fail(struct backup_job *j, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------- copy thread */
-
-static bool backup_all_zero(const uint8_t *p, size_t n)
-{
-	const uint64_t *w = (const uint64_t *)p;
-
-	for (size_t i = 0; i < n / 8; i++)
-		if (w[i])
-			return false;
-	for (size_t i = n & ~(size_t)7; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
-static int backup_write_at(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t w = pwrite(fd, p, n, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
 
 /* One synthetic disk: the snapshot's wanted chunks into the file (and the map). */
 static int backup_copy_disk(struct backup_job *j, struct backup_disk *d, uint8_t *buf)
@@ -225,8 +208,8 @@ static int backup_copy_disk(struct backup_job *j, struct backup_disk *d, uint8_t
 		if (r < 0)
 			break;
 		sha256_update(&h, buf, (size_t)len);
-		if (!backup_all_zero(buf, (size_t)len))
-			r = backup_write_at(d->out_fd, buf, (size_t)len, off);
+		if (!fileio_is_zero(buf, (size_t)len))
+			r = fileio_pwrite_all(d->out_fd, buf, (size_t)len, off);
 		if (map && !r && fprintf(map, "%llu %llu\n", (unsigned long long)off,
 					 (unsigned long long)len) < 0)
 			r = -EIO;
@@ -243,6 +226,7 @@ static int backup_copy_disk(struct backup_job *j, struct backup_disk *d, uint8_t
 		r = -errno;
 	if (!r)
 		sha256_final_hex(&h, d->sha256);
+	sha256_free(&h);
 	return r;
 }
 
@@ -266,8 +250,10 @@ static int backup_hash_qemu_disk(struct backup_job *j, struct backup_disk *d, ui
 
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got < 0)
+		if (got < 0) {
+			sha256_free(&h);
 			return -errno;
+		}
 		if (got == 0) {
 			memset(buf, 0, n);	/* QEMU may leave the tail a hole */
 			got = (ssize_t)n;
@@ -276,8 +262,10 @@ static int backup_hash_qemu_disk(struct backup_job *j, struct backup_disk *d, ui
 		off += (uint64_t)got;
 		__atomic_store_n(&d->copied, off, __ATOMIC_RELAXED);
 	}
-	if (fsync(d->out_fd) < 0)
+	if (fsync(d->out_fd) < 0) {
+		sha256_free(&h);
 		return -errno;
+	}
 	sha256_final_hex(&h, d->sha256);
 	return 0;
 }
@@ -345,11 +333,12 @@ static void backup_release(struct backup_job *j, bool ok)
 		d->snap = NULL;
 	}
 	if (j->qemu_nodes && j->qemu_job != 1) {
-		qmp_command(j->env.qmp, "blockdev-del", "{\"node-name\":\"" BACKUP_QEMU_TARGET "\"}",
-			    NULL, NULL);
+		if (j->qemu_nodes == 2)
+			qmp_command(j->env.qmp, "blockdev-del",
+				    "{\"node-name\":\"" BACKUP_QEMU_TARGET "\"}", NULL, NULL);
 		qmp_command(j->env.qmp, "blockdev-del", "{\"node-name\":\"" BACKUP_QEMU_TARGET "-file\"}",
 			    NULL, NULL);
-		j->qemu_nodes = false;
+		j->qemu_nodes = 0;
 	}
 }
 
@@ -522,6 +511,12 @@ static void backup_freeze_answer(void *ctx, const struct backup_answer *a)
 	}
 	j->frozen = true;
 	j->quiesced = true;
+	if (a->flags & VMBUS_BACKUP_F_NOTHING_FROZEN) {
+		/* Its hooks ran, but no filesystem could be frozen: writes went on. */
+		j->quiesced = false;
+		snprintf(j->crash_reason, sizeof(j->crash_reason),
+			 "the guest froze no filesystem (its hooks ran)");
+	}
 	j->t_frozen = devices_now();
 	j->guest_freeze_ms = a->elapsed_ms;
 	snprintf(j->fs_text, sizeof(j->fs_text), "%s", a->text);
@@ -541,7 +536,8 @@ static void backup_freeze(struct backup_job *j)
 			     : "the VM does not offer the backup integration service");
 	} else {
 		backup_set_state(j, BACKUP_FREEZING);
-		r = backup_device_request(dev, VMBUS_BACKUP_FREEZE, j->timeout_ms, 0, backup_freeze_answer, j);
+		r = backup_device_request(dev, VMBUS_BACKUP_FREEZE, j->timeout_ms, backup_number(j),
+					  backup_freeze_answer, j);
 		if (r == 0)
 			return;
 		snprintf(j->crash_reason, sizeof(j->crash_reason), "the freeze could not be sent: %s",
@@ -551,38 +547,36 @@ static void backup_freeze(struct backup_job *j)
 	backup_take_snapshot(j);
 }
 
-static void backup_qemu_target_added(void *ctx, const struct json_value *reply, const char *error)
+/*
+ * QEMU added one node of the copy's target: the file, then the raw format
+ * on it; then the guest freezes. A node added after the backup failed is
+ * removed again at once.
+ */
+static void backup_qemu_node_added(void *ctx, const struct json_value *reply, const char *error)
 {
 	struct backup_job *j = ctx;
 
 	(void)reply;
-	if (j->state != BACKUP_PREPARE)
+	if (!error)
+		j->qemu_nodes++;
+	if (j->state != BACKUP_PREPARE) {
+		if (j->state == BACKUP_FAILED)
+			backup_release(j, false);
 		return;
+	}
 	if (error) {
 		backup_fail(j, "QEMU cannot open the backup file for %s: %s",
 			    j->disks[j->qemu_disk].source, error);
 		return;
 	}
-	j->qemu_nodes = true;
+	if (j->qemu_nodes == 1) {
+		if (qmp_command(j->env.qmp, "blockdev-add",
+				"{\"driver\":\"raw\",\"file\":\"" BACKUP_QEMU_TARGET "-file\",\"node-name\":\""
+				BACKUP_QEMU_TARGET "\"}", backup_qemu_node_added, j) < 0)
+			backup_fail(j, "QMP is not connected");
+		return;
+	}
 	backup_freeze(j);
-}
-
-static void backup_qemu_file_added(void *ctx, const struct json_value *reply, const char *error)
-{
-	struct backup_job *j = ctx;
-
-	(void)reply;
-	if (j->state != BACKUP_PREPARE)
-		return;
-	if (error) {
-		backup_fail(j, "QEMU cannot open the backup file for %s: %s",
-			    j->disks[j->qemu_disk].source, error);
-		return;
-	}
-	if (qmp_command(j->env.qmp, "blockdev-add",
-			"{\"driver\":\"raw\",\"file\":\"" BACKUP_QEMU_TARGET "-file\",\"node-name\":\""
-			BACKUP_QEMU_TARGET "\"}", backup_qemu_target_added, j) < 0)
-		backup_fail(j, "QMP is not connected");
 }
 
 /* ----------------------------------------------------------------- setup */
@@ -765,7 +759,7 @@ int backup_job_start(struct backup_job **jobp, const struct backup_env *env,
 		snprintf(args, sizeof(args), "{\"driver\":\"file\",\"filename\":\"%s/%s\",\"node-name\":\""
 			 BACKUP_QEMU_TARGET "-file\"}", j->dest, j->disks[j->qemu_disk].file);
 		if (strpbrk(j->dest, "\"\\") ||
-		    qmp_command(env->qmp, "blockdev-add", args, backup_qemu_file_added, j) < 0)
+		    qmp_command(env->qmp, "blockdev-add", args, backup_qemu_node_added, j) < 0)
 			backup_fail(j, "QMP cannot take the destination path %s", j->dest);
 		return 0;
 	}

@@ -7,7 +7,7 @@ packages=(
 	build-essential pkg-config clang llvm libclang-rt-14-dev	# build, fuzz
 	linux-image-amd64 linux-headers-amd64 kmod			# guest kernel + modules
 	qemu-system-x86 qemu-utils busybox-static cpio			# VM tests
-	liburing-dev libsystemd-dev					# worker, daemon
+	liburing-dev libsystemd-dev libssl-dev				# worker (io_uring, SHA-256), daemon
 	fio e2fsprogs xz-utils						# storage tests, bench, VM boot
 	xfsprogs udev							# storage test: mkfs.xfs, xfs_repair, udevadm
 	kexec-tools							# kexec test of the guest bus

@@ -14,16 +14,21 @@
 /*
  * systemd's SystemState (running, degraded, starting, stopping, ...) over
  * D-Bus; unknown where no systemd runs. The connection is kept and
- * reopened after an error.
+ * reopened after an error. While filesystems are frozen the last state is
+ * repeated: the bus or systemd may be stuck logging to a frozen journal,
+ * and the daemon must stay free to thaw.
  */
 static uint32_t heartbeat_system_state(void)
 {
+	static uint32_t last = VMBUS_GUEST_SYSTEM_UNKNOWN;
 	static sd_bus *bus;
 	sd_bus_error err = SD_BUS_ERROR_NULL;
 	uint32_t state = VMBUS_GUEST_SYSTEM_UNKNOWN;
 	char *text = NULL;
 	int r;
 
+	if (backup_frozen())
+		return last;
 	if (!bus && sd_bus_open_system(&bus) < 0)
 		return state;
 	r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
@@ -35,6 +40,7 @@ static uint32_t heartbeat_system_state(void)
 		free(text);
 	}
 	sd_bus_error_free(&err);
+	last = state;
 	return state;
 }
 

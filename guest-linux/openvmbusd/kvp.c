@@ -9,7 +9,9 @@
  * atomically after each change and left in place when the daemon stops, so
  * the guest's users can read it at any time (`sudo cat`, or grep '^KEY=').
  * A resync from the host (SYNC_BEGIN ... SYNC_END after each connection)
- * is written once, at its end.
+ * is written once, at its end. While the backup service holds filesystems
+ * frozen the file is not written (the daemon would block): the change is
+ * answered at once and written after the thaw (kvp_pool_flush_held).
  *
  * The guest pool (what the guest publishes) is gathered again each time
  * the host starts reading it (ENUMERATE at index 0); its generation only
@@ -41,6 +43,7 @@ struct kvp_guest {
 	struct kvp_items published;	/* the guest pool as last gathered */
 	struct kvp_items scratch;	/* a fresh gathering, compared with published */
 	bool gathered;			/* published holds a gathering */
+	bool save_held;			/* a change waits for the thaw to be saved */
 	uint64_t generation;		/* of published */
 	char path[PATH_MAX];
 };
@@ -125,6 +128,23 @@ static int kvp_save(struct kvp_guest *g)
 		log_msg(LOG_ERR, "kvp: cannot save %s: %s", g->path, strerror(-r));
 	}
 	return r;
+}
+
+/* Save now, or after the thaw while filesystems are frozen. */
+static int kvp_store(struct kvp_guest *g)
+{
+	if (backup_frozen()) {
+		g->save_held = true;
+		return 0;
+	}
+	g->save_held = false;
+	return kvp_save(g);
+}
+
+void kvp_pool_flush_held(void)
+{
+	if (kvp_guest.save_held)
+		(void)kvp_store(&kvp_guest);	/* logs its own errors */
 }
 
 /* The pool as the last run of the daemon left it (until the host resyncs). */
@@ -294,7 +314,7 @@ static void kvp_handle(struct service *s, const struct vmbus_ic_hdr *h, const ui
 		r = -EOPNOTSUPP;
 	}
 	if (r == 0 && !g->syncing && req.op != VMBUS_KVP_SYNC_BEGIN)
-		r = kvp_save(g);
+		r = kvp_store(g);
 	if (r == 0 && req.op == VMBUS_KVP_SYNC_END)
 		log_msg(LOG_INFO, "kvp: %u host value(s) in %s", g->host.n, g->path);
 	kvp_answer(s, h, r, &req, NULL, 0, NULL);

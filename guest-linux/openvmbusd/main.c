@@ -21,6 +21,7 @@ static const struct service_ops *const openvmbusd_services[] = {
 	&heartbeat_service_ops,
 	&shutdown_service_ops,
 	&kvp_service_ops,
+	&backup_service_ops,
 };
 #define NSERVICES (sizeof(openvmbusd_services) / sizeof(openvmbusd_services[0]))
 
@@ -29,7 +30,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: openvmbusd [--dev-dir DIR]\n"
 		   "       openvmbusd --kvp-list | --kvp-get KEY\n"
 		   "Serves the openvmbus integration services of this guest (heartbeat, shutdown,\n"
-		   "key-value exchange).\n"
+		   "key-value exchange, backup freeze and thaw).\n"
 		   "  --dev-dir DIR   where the service devices are (default /dev/openvmbus)\n"
 		   "  --kvp-list      print the values the host set for this guest (KEY=VALUE)\n"
 		   "  --kvp-get KEY   print one of them; exit status 1 if the host has not set it\n");
@@ -74,6 +75,7 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);	/* sd_event child sources: backup hooks and watchdog */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
 	sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);

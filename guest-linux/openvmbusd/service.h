@@ -61,6 +61,16 @@ int service_reply(struct service *s, const struct vmbus_ic_hdr *h, int32_t statu
 extern const struct service_ops heartbeat_service_ops;
 extern const struct service_ops shutdown_service_ops;
 extern const struct service_ops kvp_service_ops;
+extern const struct service_ops backup_service_ops;
+
+/*
+ * True while the backup service holds filesystems frozen: nothing may be
+ * written to disk (backup.c). kvp_pool_flush_held() writes the KVP pool
+ * file if a change came meanwhile (kvp.c); the backup service calls it
+ * after every thaw.
+ */
+bool backup_frozen(void);
+void kvp_pool_flush_held(void);
 
 /*
  * `openvmbusd --kvp-get KEY` (key) / `--kvp-list` (NULL): print what the

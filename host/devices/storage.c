@@ -80,6 +80,14 @@ struct storage_state {
 	uint64_t bytes_read, bytes_written, errors, resets, direct_ios, buffered_ios;
 	struct storage_cbt cbt;		/* chunks written since the last backup */
 	uint64_t *cbt_taken;		/* the running backup's share of them */
+	char cbt_taken_since[STORAGE_BACKUP_ID_MAX + 1];	/* ... changes since this backup */
+	/*
+	 * The last backup's share and what it was relative to: vmbusctl may
+	 * still discard that backup (a failed verification), and the next
+	 * incremental then builds on the one before it.
+	 */
+	uint64_t *cbt_prev;
+	char cbt_prev_since[STORAGE_BACKUP_ID_MAX + 1];
 	struct storage_snap *snap;	/* a backup's snapshot (owned by the backup) */
 	uint64_t backups;
 };
@@ -671,6 +679,7 @@ static void storage_destroy(struct device *dev)
 			s->cbt.bits[i] |= s->cbt_taken[i];
 		free(s->cbt_taken);
 	}
+	free(s->cbt_prev);
 	if (s->attached) {
 		/* A clean end: the bitmap is complete, the next worker may trust it. */
 		storage_cbt_save(&s->cbt, false);
@@ -752,6 +761,8 @@ int storage_disk_attach_fd(struct device *dev, int fd, const char *path, bool re
 				 !(st.st_blksize & (st.st_blksize - 1)) ? (uint32_t)st.st_blksize : 4096;
 	storage_derive_ids(s, &st, serial);
 	storage_cbt_free(&s->cbt);
+	free(s->cbt_prev);
+	s->cbt_prev = NULL;
 	{
 		char cbt_path[4096];
 		const char *cp = NULL;
@@ -840,7 +851,8 @@ int storage_backup_begin(struct device *dev, bool incremental, const char *paren
 			   "tracking, or it crashed since): take a full backup";
 		return -ESTALE;
 	}
-	if (incremental && (!parent_id || strcmp(parent_id, s->cbt.base_id) != 0)) {
+	if (incremental && (!parent_id || (strcmp(parent_id, s->cbt.base_id) != 0 &&
+					   !(s->cbt_prev && strcmp(parent_id, s->cbt_prev_since) == 0)))) {
 		*ret_why = "changes are tracked since another backup than the parent given: "
 			   "take a full backup";
 		return -ESTALE;
@@ -862,8 +874,15 @@ int storage_backup_begin(struct device *dev, bool incremental, const char *paren
 		return -ENOMEM;
 	}
 	memcpy(s->cbt_taken, s->cbt.bits, words * sizeof(uint64_t));
+	snprintf(s->cbt_taken_since, sizeof(s->cbt_taken_since), "%s", s->cbt.base_id);
+	if (incremental && strcmp(parent_id, s->cbt.base_id) != 0) {
+		/* On the backup before the last one (which was discarded): its changes count too. */
+		for (size_t i = 0; i < words; i++)
+			s->cbt_taken[i] |= s->cbt_prev[i];
+		snprintf(s->cbt_taken_since, sizeof(s->cbt_taken_since), "%s", s->cbt_prev_since);
+	}
 	if (incremental)
-		memcpy(snap->wanted, s->cbt.bits, words * sizeof(uint64_t));
+		memcpy(snap->wanted, s->cbt_taken, words * sizeof(uint64_t));
 	memset(s->cbt.bits, 0, words * sizeof(uint64_t));
 	s->snap = snap;
 	/* What the drain finished goes to the guest now. */
@@ -884,12 +903,15 @@ void storage_backup_end(struct device *dev, struct storage_snap *snap, bool ok, 
 	s->snap = NULL;
 	if (ok) {
 		snprintf(s->cbt.base_id, sizeof(s->cbt.base_id), "%s", backup_id);
+		free(s->cbt_prev);
+		s->cbt_prev = s->cbt_taken;
+		snprintf(s->cbt_prev_since, sizeof(s->cbt_prev_since), "%s", s->cbt_taken_since);
 		s->backups++;
 	} else {
 		for (size_t i = 0; i < words; i++)
 			s->cbt.bits[i] |= s->cbt_taken[i];
+		free(s->cbt_taken);
 	}
-	free(s->cbt_taken);
 	s->cbt_taken = NULL;
 	if (storage_cbt_save(&s->cbt, true) < 0)
 		log_warning("%s: cannot save change tracking: the next incremental backup may be refused",

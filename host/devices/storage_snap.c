@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "host/devices/storage_snap.h"
+#include "host/fileio.h"
 
 #define CBT_MAGIC	"OVBCBT1"
 #define CBT_F_IN_USE	0x1u
@@ -55,24 +56,6 @@ static int read_full(int fd, void *buf, size_t len, off_t off)
 			memset(p, 0, len);	/* past the end reads as zeroes */
 			return 0;
 		}
-		p += n;
-		off += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len, off_t off)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
 		p += n;
 		off += n;
 		len -= (size_t)n;
@@ -138,9 +121,9 @@ int storage_cbt_save(struct storage_cbt *c, bool in_use)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	r = write_full(fd, &h, sizeof(h), 0);
+	r = fileio_pwrite_all(fd, &h, sizeof(h), 0);
 	if (r == 0)
-		r = write_full(fd, c->bits, bitmap_bytes(c->nchunks), sizeof(h));
+		r = fileio_pwrite_all(fd, c->bits, bitmap_bytes(c->nchunks), sizeof(h));
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	close(fd);
@@ -217,7 +200,7 @@ void storage_snap_before_write(struct storage_snap *s, uint64_t off, uint64_t le
 			continue;
 		r = read_full(s->fd, buf, n, (off_t)coff);
 		if (r == 0)
-			r = write_full(s->store_fd, buf, n, (off_t)coff);
+			r = fileio_pwrite_all(s->store_fd, buf, n, (off_t)coff);
 		if (r < 0) {
 			/* Never fail the guest's write for the backup's sake: the backup fails. */
 			s->broken = r;

@@ -21,5 +21,7 @@ int cmd_timesync(int argc, char **argv);
 int cmd_kvp(int argc, char **argv);
 int cmd_disk(int argc, char **argv);
 int cmd_quiesce(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif

@@ -31,6 +31,8 @@ static const struct ctl_command ctl_commands[] = {
 	{ "kvp", cmd_kvp, "list, read, set or delete key-value pairs shared with the guest" },
 	{ "disk", cmd_disk, "list or hot-remove a running VM's synthetic disks" },
 	{ "quiesce", cmd_quiesce, "freeze or thaw the guest's filesystems by hand" },
+	{ "backup", cmd_backup, "back up a running VM's disks (live, verified, incremental)" },
+	{ "restore", cmd_restore, "create a VM from a backup" },
 	{ "remove", cmd_remove, "delete a stopped VM's definition and logs" },
 	{ NULL, NULL, NULL },
 };

@@ -126,6 +126,9 @@ int cmd_quiesce(int argc, char **argv)
 	if (strcmp(op, "freeze") == 0)
 		printf("%s: frozen in %.0f ms (%.0f filesystems):\n", vm.name,
 		       json_get_number(last, "elapsed_ms", 0), json_get_number(last, "filesystems", 0));
+	else if (strcmp(op, "thaw") == 0 && json_get_number(last, "filesystems", 0) == 0 &&
+		 !json_get_bool(last, "watchdog_thawed", false))
+		printf("%s: nothing was frozen\n", vm.name);
 	else if (strcmp(op, "thaw") == 0)
 		printf("%s: thawed in %.0f ms%s%s:\n", vm.name, json_get_number(last, "elapsed_ms", 0),
 		       json_get_bool(last, "watchdog_thawed", false)

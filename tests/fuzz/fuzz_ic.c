@@ -44,7 +44,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fuzzdev f;
 	struct fuzz_ic_last last = { .valid = false };
-	static uint8_t msg[IC_MSG_MAX + 64];
 	bool shutdown;
 	size_t pos = 1;
 
@@ -55,46 +54,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzzdev_drain(&f, fuzz_ic_host_message, &last);
 	while (pos < size) {
 		uint8_t op = data[pos++] % 4;
-		uint16_t len = 0;
 
-		if (op <= 1) {
-			if (size - pos < 2)
+		if (op <= 2) {
+			if (!fuzzdev_ic_record(&f, &last.h, op, data, size, &pos))
 				break;
-			memcpy(&len, data + pos, 2);
-			pos += 2;
-			len %= sizeof(msg) - sizeof(struct vmbus_ic_hdr);
-			if (len > size - pos)
-				len = (uint16_t)(size - pos);
+			fuzzdev_drain(&f, fuzz_ic_host_message, &last);
+			continue;
 		}
-		switch (op) {
-		case 0:
-			fuzzdev_send(&f, data + pos, len);
-			pos += len;
+		/* op 3 */
+		if (pos >= size)
 			break;
-		case 1: {
-			struct vmbus_ic_hdr h = last.h;
-
-			h.flags |= VMBUS_IC_F_RESPONSE;
-			h.payload_len = len;
-			memcpy(msg, &h, sizeof(h));
-			memcpy(msg + sizeof(h), data + pos, len);
-			pos += len;
-			fuzzdev_send(&f, msg, (uint32_t)sizeof(h) + len);
-			break;
-		}
-		case 2:
-			fuzzdev_tick(&f);
-			break;
-		case 3:
-			if (pos >= size)
-				break;
-			if (shutdown)
-				shutdown_device_request(f.dev, data[pos] & 1 ? VMBUS_SHUTDOWN_REBOOT
-									 : VMBUS_SHUTDOWN_POWEROFF,
-							data[pos] & 2, data[pos] >> 2, "fuzz");
-			pos++;
-			break;
-		}
+		if (shutdown)
+			shutdown_device_request(f.dev, data[pos] & 1 ? VMBUS_SHUTDOWN_REBOOT
+								 : VMBUS_SHUTDOWN_POWEROFF,
+						data[pos] & 2, data[pos] >> 2, "fuzz");
+		pos++;
 		fuzzdev_drain(&f, fuzz_ic_host_message, &last);
 	}
 	fuzzdev_stop(&f);

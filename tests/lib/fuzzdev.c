@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "host/log.h"
+#include "host/devices/ic.h"
 #include "tests/lib/fuzzdev.h"
 
 #define FUZZDEV_RING_PAGES 4		/* data pages per direction */
@@ -184,4 +185,36 @@ void fuzzdev_tick(struct fuzzdev *f)
 void fuzzdev_stop(struct fuzzdev *f)
 {
 	bus_destroy(&f->bus);
+}
+
+bool fuzzdev_ic_record(struct fuzzdev *f, const struct vmbus_ic_hdr *last, unsigned int op,
+		       const uint8_t *data, size_t size, size_t *pos)
+{
+	static uint8_t msg[IC_MSG_MAX + 64];
+	struct vmbus_ic_hdr h;
+	uint16_t len;
+
+	if (op == 2) {
+		fuzzdev_tick(f);
+		return true;
+	}
+	if (size - *pos < 2)
+		return false;
+	memcpy(&len, data + *pos, 2);
+	*pos += 2;
+	len %= sizeof(msg) - sizeof(h);
+	if (len > size - *pos)
+		len = (uint16_t)(size - *pos);
+	if (op == 0) {
+		fuzzdev_send(f, data + *pos, len);
+	} else {
+		h = *last;
+		h.flags |= VMBUS_IC_F_RESPONSE;
+		h.payload_len = len;
+		memcpy(msg, &h, sizeof(h));
+		memcpy(msg + sizeof(h), data + *pos, len);
+		fuzzdev_send(f, msg, (uint32_t)sizeof(h) + len);
+	}
+	*pos += len;
+	return true;
 }

@@ -58,4 +58,15 @@ unsigned int fuzzdev_drain(struct fuzzdev *f, void (*fn)(void *ctx, const void *
 void fuzzdev_tick(struct fuzzdev *f);
 void fuzzdev_stop(struct fuzzdev *f);
 
+struct vmbus_ic_hdr;
+/*
+ * The records every integration-service harness shares, at data[*pos]
+ * (op already read): op 0 = u16 len + len bytes, one raw packet from the
+ * guest; op 1 = u16 len + len bytes, an answer to the host's last message
+ * (its IC header, flagged as a response, with the bytes as payload);
+ * op 2 = a one-second tick. False when the input ends inside the record.
+ */
+bool fuzzdev_ic_record(struct fuzzdev *f, const struct vmbus_ic_hdr *last, unsigned int op,
+		       const uint8_t *data, size_t size, size_t *pos);
+
 #endif

@@ -12,9 +12,10 @@
  *   1: pattern P0 written; a full quiesced backup; right after THAW the
  *      guest overwrites the whole disk with P1 while the copy runs: the
  *      backup holds P0 exactly (copy-before-write saved chunks), its
- *      sha256 is P0's; three chunks changed (P2); an incremental backup
- *      lists exactly those chunks and, applied to the full one, gives the
- *      disk as it is; a failing pre-freeze hook (the guest answers -EIO)
+ *      sha256 is P0's; an incremental applied to the full one gives the
+ *      disk as it is; a second lists exactly the three chunks changed; one
+ *      on the first again (as if vmbusctl discarded the second) carries
+ *      the second's changes too; a failing pre-freeze hook (the guest answers -EIO)
  *      fails the backup with the hook's text and no THAW is sent; a
  *      --no-quiesce backup is crash-consistent and says why.
  *   2: (a new worker after a clean exit) one more chunk changed; an
@@ -249,6 +250,24 @@ static struct json_value *bk_run(struct bk *b, const char *request, void (*after
 	return bk_wait(b, "done");
 }
 
+/*
+ * A quiesced incremental backup NAME (id ID) on PARENT into the backup
+ * directory NAME; its map file's text into map. The status is the caller's.
+ */
+static struct json_value *bk_incremental(struct bk *b, const char *name, const char *parent,
+					 const char *id, char *dir, size_t dir_len, char *map, size_t map_len)
+{
+	char req[8192], path[4200];
+	struct json_value *st;
+
+	bk_mkdir(b, name, dir, dir_len);
+	snprintf(req, sizeof(req), "backup-start %s incremental parent=%s id=%s", dir, parent, id);
+	st = bk_run(b, req, NULL);
+	snprintf(path, sizeof(path), "%s/disk0.map", dir);
+	read_text(path, map, map_len);
+	return st;
+}
+
 static void overwrite_all(struct bk *b)
 {
 	bk_write(b, 0, DISK_BYTES, 1);		/* P1, racing the copy */
@@ -319,11 +338,7 @@ static void step1(struct bk *b)
 	bk_write(b, 3 * CHUNK, CHUNK, 2);
 	bk_write(b, 10 * CHUNK, 2 * CHUNK, 2);
 	bk_flush(b);
-	bk_mkdir(b, "incr1", incr, sizeof(incr));
-	snprintf(req, sizeof(req), "backup-start %s incremental parent=full-1 id=incr-1", incr);
-	st = bk_run(b, req, NULL);
-	snprintf(path, sizeof(path), "%s/disk0.map", incr);
-	read_text(path, map, sizeof(map));
+	st = bk_incremental(b, "incr1", "full-1", "incr-1", incr, sizeof(incr), map, sizeof(map));
 	/* Everything changed since full-1: P1 everywhere, then P2's chunks. */
 	if (!json_get_bool(bk_disk0(st), "incremental", false))
 		SIM_FAIL("backup: the incremental backup's disk says full");
@@ -345,14 +360,24 @@ static void step1(struct bk *b)
 	bk_write(b, 3 * CHUNK, CHUNK, 3);
 	bk_write(b, 10 * CHUNK, 2 * CHUNK, 3);
 	bk_flush(b);
-	bk_mkdir(b, "incr2", incr, sizeof(incr));
-	snprintf(req, sizeof(req), "backup-start %s incremental parent=incr-1 id=incr-2", incr);
-	st = bk_run(b, req, NULL);
-	snprintf(path, sizeof(path), "%s/disk0.map", incr);
-	read_text(path, map, sizeof(map));
+	st = bk_incremental(b, "incr2", "incr-1", "incr-2", incr, sizeof(incr), map, sizeof(map));
 	if (strcmp(map, "196608 65536\n655360 131072\n"))
 		SIM_FAIL("backup: incremental map is '%s', expected chunks 3 and 10-11", map);
 	SIM_LOG("backup: a second incremental lists exactly the three chunks changed since the first");
+	json_value_free(st);
+
+	/*
+	 * vmbusctl may discard a backup the worker finished (its verification
+	 * failed): an incremental on the one before it still works and also
+	 * carries the discarded one's changes.
+	 */
+	bk_write(b, 5 * CHUNK, CHUNK, 4);
+	bk_flush(b);
+	st = bk_incremental(b, "incr2b", "incr-1", "incr-2b", incr, sizeof(incr), map, sizeof(map));
+	if (strcmp(map, "196608 65536\n327680 65536\n655360 131072\n"))
+		SIM_FAIL("backup: an incremental on the backup before a discarded one has map '%s', "
+			 "expected chunks 3, 5 and 10-11", map);
+	SIM_LOG("backup: an incremental on the backup before a discarded one carries both's changes");
 	json_value_free(st);
 
 	/* A failing pre-freeze hook: the backup fails with its text, no THAW. */
@@ -401,17 +426,13 @@ static void step1(struct bk *b)
 
 static void step2(struct bk *b)
 {
-	char incr[1024], path[4096], req[8192], map[4096];
+	char incr[1024], path[4096], map[4096];
 	struct json_value *st;
 
 	b->expect = read_file(state_dir_file(b, "expect.bin", path, sizeof(path)), DISK_BYTES);
 	bk_write(b, 20 * CHUNK, CHUNK, 4);
 	bk_flush(b);
-	bk_mkdir(b, "incr3", incr, sizeof(incr));
-	snprintf(req, sizeof(req), "backup-start %s incremental parent=crash-1 id=incr-3", incr);
-	st = bk_run(b, req, NULL);
-	snprintf(path, sizeof(path), "%s/disk0.map", incr);
-	read_text(path, map, sizeof(map));
+	st = bk_incremental(b, "incr3", "crash-1", "incr-3", incr, sizeof(incr), map, sizeof(map));
 	if (strcmp(map, "1310720 65536\n"))
 		SIM_FAIL("backup: after a worker restart the incremental map is '%s', expected chunk 20", map);
 	SIM_LOG("backup: change tracking survived a worker restart: the incremental lists chunk 20 only");

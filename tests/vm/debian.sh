@@ -30,6 +30,11 @@
 # the test's script, environment and /opt files into the root and
 # switch_roots to systemd. The test's files thus never touch the cache.
 #
+# A test that boots a root with its own initramfs (root on a synthetic disk,
+# tests/vm/packages.test) writes its files into the tree before
+# vm_debian_mkimage instead (vm_debian_test_files) and boots with
+# vm_debian_run -S SERIAL: no /debinit, no virtio disk.
+#
 # Cache (build/vm/cache, shared, under lib.sh's lock): debian-base-KEY.tar
 # (the mmdebstrap output, keyed by suite, mirror and package list) and
 # debian-KEY.img (keyed by the base, the kernel release and its modules,
@@ -215,6 +220,10 @@ _vm_debian_customize() {
 #!/bin/bash
 # Run by vmtest.service (tests/vm/debian.sh): the test's script with
 # lib.sh's guest helpers, then the kernel log, the verdict, power off.
+# /debinit said when userspace began; for a guest booted by its own
+# initramfs (vm_debian_run -S) the kernel log says it.
+grep -q 'rdinit=/debinit' /proc/cmdline ||
+	echo "GUEST-USERSPACE $(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] Run .* as init process$/\1/p' | head -n1)"
 echo "GUEST-SYSTEMD-TEST $(cut -d' ' -f1 /proc/uptime)"
 bash -c '. /lib/vmtest.sh; [ -r /etc/vmtest/env ] && . /etc/vmtest/env; cd /opt/vmtest && . ./test.sh'
 rc=$?
@@ -253,6 +262,50 @@ TTYVHangup=no
 WantedBy=multi-user.target
 EOF
 	ln -sf /usr/lib/systemd/system/vmtest.service "$wants/vmtest.service"
+}
+
+# vm_debian_test_files [-e NAME=VALUE]... [-s SCRIPT] ROOT [SRC[:DEST]...]
+# The test's script, environment and files written into the tree ROOT, where
+# vmtest.service finds them: what /debinit copies into the root at boot, for
+# a guest that boots with the image's own initramfs (vm_debian_run -S).
+# Same arguments as vm_debian_initramfs; VM_DEBIAN_TEST_FILES lists what was
+# written, for a tree that is used again afterwards.
+VM_DEBIAN_TEST_FILES=()
+vm_debian_test_files() {
+	local env=() script='' opt OPTIND=1 v val spec src dest
+	while getopts 'e:s:' opt; do
+		case $opt in
+		e) env+=("$OPTARG") ;;
+		s) script=$OPTARG ;;
+		*) vm_die "vm_debian_test_files: bad option" ;;
+		esac
+	done
+	shift $((OPTIND - 1))
+	(($# >= 1)) || vm_die "vm_debian_test_files: no root"
+	local root=$1
+	shift
+	[[ -d $root/opt/vmtest && -e $root/usr/lib/systemd/system/vmtest.service ]] ||
+		vm_die "vm_debian_test_files: $root has no test runner (vm_debian_root makes it)"
+	mkdir -p "$root/etc/vmtest"
+	VM_DEBIAN_TEST_FILES=("$root/etc/vmtest" "$root/opt/vmtest/test.sh")
+	for v in ${env[@]+"${env[@]}"}; do
+		[[ $v == [A-Za-z_]*=* ]] || vm_die "vm_debian_test_files: -e wants NAME=VALUE, not '$v'"
+		val=${v#*=}
+		printf "export %s='%s'\n" "${v%%=*}" "${val//\'/\'\\\'\'}"
+	done >"$root/etc/vmtest/env"
+	case $script in
+	'') : >"$root/opt/vmtest/test.sh" ;;
+	-) cat >"$root/opt/vmtest/test.sh" ;;
+	*) cp "$script" "$root/opt/vmtest/test.sh" || vm_die "cannot read guest script $script" ;;
+	esac
+	for spec; do
+		src=${spec%%:*} dest=${spec#*:}
+		[[ $spec == *:* ]] || dest=/opt/${src##*/}
+		[[ $dest == /opt/* ]] || vm_die "vm_debian_test_files: $spec: DEST must be under /opt"
+		mkdir -p "$root/$(dirname "$dest")"
+		cp -a "$src" "$root/$dest" || vm_die "cannot copy $src into $root"
+		VM_DEBIAN_TEST_FILES+=("$root$dest")
+	done
 }
 
 # vm_debian_initramfs [-e NAME=VALUE]... [-s SCRIPT] OUT [SRC[:DEST]...]
@@ -304,15 +357,21 @@ EOF
 	vm_build_initramfs -m "virtio_pci virtio_blk ext4" ${args[@]+"${args[@]}"} "$out" "$init:/debinit" "$@"
 }
 
-# vm_debian_run [-n NAME] [-m MEM] [-c CPUS] [-t SECONDS] [-a APPEND] IMAGE INITRD [-- QEMU-ARGS...]
+# vm_debian_run [-n NAME] [-m MEM] [-c CPUS] [-t SECONDS] [-a APPEND] [-S SERIAL] IMAGE INITRD [-- QEMU-ARGS...]
 # vm_run with the image as a virtio disk and /debinit as the first process.
+# With -S, the image is instead the guest's synthetic disk with serial
+# number SERIAL (VM_STORAGE of tests/vm/worker-launch, the VM_LAUNCHER this
+# needs) and INITRD the image's own initramfs, which mounts
+# root=/dev/disk/by-id/openvmbus-SERIAL; the test's files must be in the
+# image (vm_debian_test_files).
 # Also sets VM_DEBIAN_MULTIUSER (guest uptime when the test started, i.e.
-# multi-user.target reached) and VM_DEBIAN_SWITCH_ROOT.
+# multi-user.target reached) and VM_DEBIAN_SWITCH_ROOT (/debinit only).
 vm_debian_run() {
-	local opts=() append='rdinit=/debinit' opt OPTIND=1
-	while getopts 'n:m:c:t:a:' opt; do
+	local opts=() append='' serial='' opt OPTIND=1
+	while getopts 'n:m:c:t:a:S:' opt; do
 		case $opt in
 		a) append+=" $OPTARG" ;;
+		S) serial=$OPTARG ;;
 		n|m|c|t) opts+=("-$opt" "$OPTARG") ;;
 		*) vm_die "vm_debian_run: bad option" ;;
 		esac
@@ -322,9 +381,18 @@ vm_debian_run() {
 	local img=$1 initrd=$2 rc
 	shift 2
 	[[ ${1:-} == -- ]] && shift
-	vm_run ${opts[@]+"${opts[@]}"} -a "$append" "$initrd" -- \
-		-drive "file=$img,if=virtio,format=raw" "$@"
-	rc=$?
+	if [[ -z $serial ]]; then
+		vm_run ${opts[@]+"${opts[@]}"} -a "rdinit=/debinit$append" "$initrd" -- \
+			-drive "file=$img,if=virtio,format=raw" "$@"
+		rc=$?
+	else
+		[[ $VM_LAUNCHER == *worker-launch* ]] ||
+			vm_die "vm_debian_run -S: the synthetic root disk needs VM_LAUNCHER=tests/vm/worker-launch"
+		VM_STORAGE="$img,serial=$serial${VM_STORAGE:+$'\n'$VM_STORAGE}" \
+			vm_run ${opts[@]+"${opts[@]}"} -a "root=/dev/disk/by-id/openvmbus-$serial ro$append" \
+			"$initrd" -- "$@"
+		rc=$?
+	fi
 	VM_DEBIAN_SWITCH_ROOT=$(grep -a -m1 '^GUEST-SWITCH-ROOT ' "$VM_CONSOLE" | cut -d' ' -f2)
 	VM_DEBIAN_MULTIUSER=$(grep -a -m1 'GUEST-SYSTEMD-TEST ' "$VM_CONSOLE" | sed 's/.*GUEST-SYSTEMD-TEST //')
 	vm_log "debian boot: switch_root at ${VM_DEBIAN_SWITCH_ROOT:-?} s, test started (multi-user) at ${VM_DEBIAN_MULTIUSER:-?} s guest time"
