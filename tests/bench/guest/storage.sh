@@ -97,17 +97,24 @@ run() {
 	echo "/dev/$d: $(wc -c </tmp/fio.line) bytes of fio JSON"
 }
 
+# REPEAT rounds over the rows; a row's later rounds are labelled ROW@N
+# (the host takes each disk's median round).
 i=0
-for spec in $ROWS; do
-	IFS=: read -r row rw bs qd <<EOF
+round=1
+while [ "$round" -le "${REPEAT:-1}" ]; do
+	for spec in $ROWS; do
+		IFS=: read -r row rw bs qd <<EOF
 $spec
 EOF
-	# Rotate: row 0 starts with ovbd, row 1 with virtio-blk, ...
-	# shellcheck disable=SC2086 # a word list
-	set -- $KINDS $KINDS
-	shift $((i % 3))
-	for k in $1 $2 $3; do
-		check "fio:$row:$k" run "$row" "$rw" "$bs" "$qd" "$k"
+		[ "$round" = 1 ] || row="$row@$round"
+		# Rotate: row 0 starts with ovbd, row 1 with virtio-blk, ...
+		# shellcheck disable=SC2086 # a word list
+		set -- $KINDS $KINDS
+		shift $((i % 3))
+		for k in $1 $2 $3; do
+			check "fio:$row:$k" run "$row" "$rw" "$bs" "$qd" "$k"
+		done
+		i=$((i + 1))
 	done
-	i=$((i + 1))
+	round=$((round + 1))
 done
