@@ -301,31 +301,34 @@ static void storage_will_change(struct storage_state *s, uint64_t off, uint64_t 
 		storage_snap_before_write(s->snap, off, len);
 }
 
-/* Check a READ/WRITE and make it the slot's I/O; or a status. */
+/*
+ * Check a READ/WRITE and make it the slot's I/O; or a status. list is the
+ * packet's page list (NULL: none), which the framing check already walked
+ * into *info.
+ */
 static uint32_t storage_rw(struct device *dev, const struct vmbus_stor_request *rq,
-			   const void *list, uint32_t list_len, struct storage_slot *slot)
+			   const void *list, const struct vmbus_page_list_info *info,
+			   struct storage_slot *slot)
 {
 	struct storage_state *s = dev->priv;
 	struct storage_io *io = &slot->io;
 	bool write = rq->op == VMBUS_STOR_OP_WRITE;
-	struct vmbus_page_list_info info;
 	uint64_t bytes = (uint64_t)rq->nsectors * VMBUS_STOR_SECTOR_SIZE;
-	int niov, r;
+	int niov;
 
-	if (!list_len) {
+	if (!list) {
 		log_guest(LOG_WARNING, "%s: read/write without a page list", dev->name);
 		return VMBUS_STOR_S_INVALID;
 	}
-	r = vmbus_page_list_check(list, list_len, VMBUS_STOR_MAX_RANGES, VMBUS_STOR_MAX_PAGES, &info);
-	if (r < 0) {
+	if (info->nranges > VMBUS_STOR_MAX_RANGES || info->npages > VMBUS_STOR_MAX_PAGES) {
 		log_guest(LOG_WARNING, "%s: page list over the limits", dev->name);
 		return VMBUS_STOR_S_INVALID;
 	}
 	if ((rq->flags & VMBUS_STOR_F_FUA) && !write)
 		return VMBUS_STOR_S_INVALID;
-	if (rq->nsectors == 0 || bytes != info.bytes || bytes > VMBUS_STOR_MAX_TRANSFER) {
+	if (rq->nsectors == 0 || bytes != info->bytes || bytes > VMBUS_STOR_MAX_TRANSFER) {
 		log_guest(LOG_WARNING, "%s: request of %llu bytes with a page list of %llu bytes",
-			  dev->name, (unsigned long long)bytes, (unsigned long long)info.bytes);
+			  dev->name, (unsigned long long)bytes, (unsigned long long)info->bytes);
 		return VMBUS_STOR_S_INVALID;
 	}
 	if (!storage_in_range(s, rq->sector, rq->nsectors)) {
@@ -403,6 +406,7 @@ static int storage_handle(struct device *dev, const struct vmbus_packet_desc *d,
 	struct vmbus_stor_request rq;
 	uint32_t ext = (uint32_t)d->offset8 * 8u - (uint32_t)sizeof(*d);
 	bool pages = d->type == VMBUS_PACKET_PAGES;
+	struct vmbus_page_list_info info = { 0 };
 	uint32_t st;
 
 	if (d->type != VMBUS_PACKET_INBAND && !pages) {
@@ -417,7 +421,7 @@ static int storage_handle(struct device *dev, const struct vmbus_packet_desc *d,
 		*ret_why = "storage: in-band request with a type-specific header";
 		return -EPROTO;
 	}
-	if (pages && vmbus_page_list_check(s->buf, ext, UINT32_MAX, UINT32_MAX, NULL) < 0) {
+	if (pages && vmbus_page_list_check(s->buf, ext, UINT32_MAX, UINT32_MAX, &info) < 0) {
 		*ret_why = "storage: malformed page list";
 		return -EPROTO;
 	}
@@ -435,7 +439,7 @@ static int storage_handle(struct device *dev, const struct vmbus_packet_desc *d,
 	} else if (!s->attached) {
 		st = VMBUS_STOR_S_IO_ERROR;
 	} else if (rq.op == VMBUS_STOR_OP_READ || rq.op == VMBUS_STOR_OP_WRITE) {
-		st = storage_rw(dev, &rq, pages ? s->buf : NULL, pages ? ext : 0, slot);
+		st = storage_rw(dev, &rq, pages ? s->buf : NULL, &info, slot);
 		if (st == VMBUS_STOR_S_OK)
 			return 1;
 	} else if (pages) {

@@ -361,11 +361,6 @@ int storage_engine_fd(const struct storage_engine *e)
 	return e->efd;
 }
 
-unsigned int storage_engine_inflight(const struct storage_engine *e)
-{
-	return e->inflight;
-}
-
 /* An SQE for io at its current position. */
 static void storage_uring_prep(struct storage_engine *e, struct storage_io *io)
 {

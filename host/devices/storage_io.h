@@ -77,7 +77,6 @@ void storage_engine_commit(struct storage_engine *e);
 unsigned int storage_engine_reap(struct storage_engine *e, storage_io_done_fn done, void *ctx);
 /* Wait until nothing is in flight, calling done() for each request as it finishes. */
 void storage_engine_drain(struct storage_engine *e, storage_io_done_fn done, void *ctx);
-unsigned int storage_engine_inflight(const struct storage_engine *e);
 
 /* Run one request synchronously (what the thread pool and the sync engine do). */
 void storage_io_run(struct storage_io *io);
