@@ -373,7 +373,7 @@ static void backup_start_copy(struct backup_job *j)
 	int r;
 
 	backup_set_state(j, BACKUP_COPYING);
-	r = bus_watch_fd(j->env.bus, j->efd, backup_thread_done, j);
+	r = bus_watch_fd(j->env.bus, j->efd, backup_thread_done, NULL, j);
 	if (r < 0) {
 		backup_fail(j, "cannot watch the copy: %s", strerror(-r));
 		return;

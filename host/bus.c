@@ -985,11 +985,21 @@ int64_t channel_recv_done(struct channel *ch)
 	return r;
 }
 
-int bus_watch_fd(struct bus *b, int fd, void (*fn)(void *arg), void *arg)
+int bus_watch_fd(struct bus *b, int fd, void (*fn)(void *arg), bus_poll_fn poll, void *arg)
 {
 	if (!b->loop)
 		return -EOPNOTSUPP;
-	return b->loop->watch(b->loop->loop, fd, fn, arg);
+	return b->loop->watch(b->loop->loop, fd, fn, poll, arg);
+}
+
+bool bus_channel_events_pending(const struct bus *b)
+{
+	if (b->guest_state != BUS_GUEST_CONNECTED)
+		return false;
+	for (uint32_t w = 0; w < b->bitmap_words; w++)
+		if (__atomic_load_n(&b->to_host_events[w], __ATOMIC_RELAXED))
+			return true;
+	return false;
 }
 
 void bus_unwatch_fd(struct bus *b, int fd)

@@ -103,13 +103,20 @@ enum bus_guest_state {
 };
 
 /*
- * The worker's event loop as backends see it: watch(loop, fd, fn, arg)
+ * The worker's event loop as backends see it: watch(loop, fd, fn, poll, arg)
  * makes the loop call fn(arg) whenever fd is readable (an eventfd of a
  * backend's I/O engine, say); unwatch stops that. Harnesses have no loop
  * (bus.loop NULL): backends must then finish their work synchronously.
+ *
+ * poll (may be NULL) lets the loop look for work without a system call
+ * while it busy-polls before sleeping (docs/decisions.md, "Polling"):
+ * poll(arg) > 0: fn(arg) has work now; 0: work is in flight and may end
+ * soon; < 0: nothing is in flight (no reason to poll).
  */
+typedef int (*bus_poll_fn)(void *arg);
+
 struct bus_loop {
-	int (*watch)(void *loop, int fd, void (*fn)(void *arg), void *arg);
+	int (*watch)(void *loop, int fd, void (*fn)(void *arg), bus_poll_fn poll, void *arg);
 	void (*unwatch)(void *loop, int fd);
 	void *loop;
 };
@@ -162,7 +169,9 @@ void bus_guest_reset(struct bus *b, const char *why);
 /* Channel resets backends asked for (channel_reset()), done outside their callbacks. */
 void bus_process_resets(struct bus *b);
 /* A backend's event source in the worker's loop; -EOPNOTSUPP without a loop. */
-int bus_watch_fd(struct bus *b, int fd, void (*fn)(void *arg), void *arg);
+int bus_watch_fd(struct bus *b, int fd, void (*fn)(void *arg), bus_poll_fn poll, void *arg);
+/* A guest doorbell's work is waiting (read from the event bitmap, no system call). */
+bool bus_channel_events_pending(const struct bus *b);
 void bus_unwatch_fd(struct bus *b, int fd);
 
 /* Devices. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -36,6 +37,7 @@ struct control_command {
 };
 
 static const struct control_command control_commands[];
+static void control_poll_object(struct worker *w, struct json_writer *out);
 
 /* A command's own error sentence for this request (instead of strerror). */
 static const char *control_error;
@@ -110,6 +112,15 @@ static int control_status(struct worker *w, int argc, char **argv, struct json_w
 	json_double(out, "uptime", devices_now() - w->started);
 	json_uint(out, "memory_mib", w->cfg.memory >> 20);
 	json_uint(out, "cpus", w->cfg.cpus);
+	{
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		json_double(out, "worker_cpu_seconds",
+			    ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+			    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+	}
+	control_poll_object(w, out);
 	json_object_begin(out, "bus");
 	json_bool(out, "connected", b->guest_state == BUS_GUEST_CONNECTED);
 	if (b->guest_state == BUS_GUEST_CONNECTED) {
@@ -301,6 +312,40 @@ static int control_disk_add(struct worker *w, int argc, char **argv, struct json
 }
 
 /* pause / resume: QMP stop / cont. The state changes when QEMU's event arrives. */
+static void control_poll_object(struct worker *w, struct json_writer *out)
+{
+	json_object_begin(out, "poll");
+	json_uint(out, "max_us", w->poll_max_ns / 1000);
+	json_uint(out, "window_us", w->poll_ns / 1000);
+	json_uint(out, "hits", w->poll_hits);
+	json_uint(out, "sleeps_in_flight", w->poll_sleeps);
+	json_object_end(out);
+}
+
+/* poll [MAX_US]: the event loop's polling limit (OPENVMBUS_POLL_US at start). */
+static int control_poll(struct worker *w, int argc, char **argv, struct json_writer *out)
+{
+	if (argc > 2)
+		return -EINVAL;
+	if (argc == 2) {
+		char *end;
+		unsigned long us;
+
+		errno = 0;
+		us = strtoul(argv[1], &end, 10);
+		if (errno || end == argv[1] || *end || argv[1][0] == '-' || us > WORKER_POLL_LIMIT_US) {
+			control_error = "poll limit: 0 to 10000 microseconds";
+			return -EINVAL;
+		}
+		w->poll_max_ns = (uint64_t)us * 1000;
+		if (w->poll_ns > w->poll_max_ns)
+			w->poll_ns = w->poll_max_ns;
+		log_info("polling limit set to %lu us", us);
+	}
+	control_poll_object(w, out);
+	return 0;
+}
+
 static int control_pause_resume(struct worker *w, int argc, char **argv, struct json_writer *out)
 {
 	bool pause = strcmp(argv[0], "pause") == 0;
@@ -435,6 +480,7 @@ static const struct control_command control_commands[] = {
 	  "shutdown poweroff|reboot [--force] [--timeout=S] [--reason TEXT]: ask the guest's service" },
 	{ "disk-add", control_disk_add,
 	  "disk-add PATH [readonly] [serial=S]: offer a raw image as the next synthetic disk" },
+	{ "poll", control_poll, "poll [MAX_US]: show or set the event loop's polling limit" },
 	{ "pause", control_pause_resume, "pause the VM's vCPUs (QMP stop)" },
 	{ "resume", control_pause_resume, "let a paused VM run again (QMP cont)" },
 	{ "offer", control_offer, "offer NAME: hot-add a device of class NAME" },

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,6 +44,7 @@ struct worker_watch {
 	int fd;
 	bool dead;
 	void (*fn)(void *arg);
+	bus_poll_fn poll;
 	void *arg;
 	struct worker_watch *next;
 };
@@ -61,7 +63,7 @@ static int worker_epoll_add(struct worker *w, int fd, uint32_t tag)
 	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-static int worker_watch(void *loop, int fd, void (*fn)(void *arg), void *arg)
+static int worker_watch(void *loop, int fd, void (*fn)(void *arg), bus_poll_fn poll, void *arg)
 {
 	struct worker *w = loop;
 	struct worker_watch *wa = calloc(1, sizeof(*wa));
@@ -69,7 +71,8 @@ static int worker_watch(void *loop, int fd, void (*fn)(void *arg), void *arg)
 
 	if (!wa)
 		return -ENOMEM;
-	*wa = (struct worker_watch){ .fd = fd, .fn = fn, .arg = arg, .next = w->watches };
+	*wa = (struct worker_watch){ .fd = fd, .fn = fn, .poll = poll, .arg = arg,
+				     .next = w->watches };
 	ev.data.u64 = (uintptr_t)wa;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int r = -errno;
@@ -401,13 +404,100 @@ static void worker_signal(struct worker *w)
 	}
 }
 
+static uint64_t worker_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Before sleeping, look for work without a system call: completions of a
+ * backend's I/O in flight, and guest doorbells (their bits in the event
+ * bitmap come before the doorbell). While something is in flight, keep
+ * looking for up to poll_ns: work found here costs no wake-up of the
+ * worker (docs/decisions.md, "Polling"). Returns true when work was done;
+ * *ret_pending says whether something was still in flight at the end.
+ */
+static bool worker_poll(struct worker *w, bool *ret_pending)
+{
+	uint64_t deadline = 0, now;
+	bool pending;
+
+	for (;;) {
+		pending = false;
+		if (bus_channel_events_pending(&w->bus)) {
+			w->poll_hits += deadline != 0;
+			bus_handle_channel_doorbell(&w->bus);
+			*ret_pending = true;
+			return true;
+		}
+		for (struct worker_watch *wa = w->watches; wa; wa = wa->next) {
+			int p;
+
+			if (wa->dead || !wa->poll)
+				continue;
+			p = wa->poll(wa->arg);
+			if (p > 0) {
+				w->poll_hits += deadline != 0;	/* found by waiting: a sleep saved */
+				wa->fn(wa->arg);
+				bus_process_resets(&w->bus);
+				*ret_pending = true;
+				return true;
+			}
+			if (p == 0)
+				pending = true;
+		}
+		if (!pending || !w->poll_ns)
+			break;
+		now = worker_now_ns();
+		if (!deadline)
+			deadline = now + w->poll_ns;
+		else if (now >= deadline)
+			break;
+	}
+	*ret_pending = pending;
+	return false;
+}
+
+/*
+ * Adapt the polling window to how long the loop slept while work was in
+ * flight (the way QEMU's event loop does): a sleep shorter than the
+ * limit would have been caught by a longer window, so grow it; one
+ * beyond the limit means this work is too slow to poll for, so shrink it.
+ */
+static void worker_poll_adapt(struct worker *w, uint64_t slept_ns)
+{
+	if (slept_ns > w->poll_max_ns) {
+		w->poll_ns /= 2;
+		if (w->poll_ns < WORKER_POLL_START_NS)
+			w->poll_ns = 0;
+	} else if (slept_ns > w->poll_ns) {
+		w->poll_ns = w->poll_ns ? w->poll_ns * 2 : WORKER_POLL_START_NS;
+		if (w->poll_ns > w->poll_max_ns)
+			w->poll_ns = w->poll_max_ns;
+	}
+}
+
 static void worker_loop(struct worker *w)
 {
 	struct epoll_event ev[16];
 	int n, i;
 
 	while (!w->quit) {
-		n = epoll_wait(w->epfd, ev, 16, -1);
+		bool busy = false, pending = false;
+		uint64_t slept = 0;
+
+		if (w->poll_max_ns)
+			busy = worker_poll(w, &pending);
+		if (pending && !busy)
+			slept = worker_now_ns();
+		n = epoll_wait(w->epfd, ev, 16, busy ? 0 : -1);
+		if (slept) {
+			w->poll_sleeps++;
+			worker_poll_adapt(w, worker_now_ns() - slept);
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -556,6 +646,20 @@ static int worker_setup(struct worker *w, const char *accel_cache)
 		return log_error_errno(r, "cannot lay out the bus memory: %m");
 	/* Backends watch their fds from the first channel open on, when epfd exists. */
 	w->loop = (struct bus_loop){ .watch = worker_watch, .unwatch = worker_unwatch, .loop = w };
+	w->poll_max_ns = WORKER_POLL_MAX_NS;
+	if (getenv("OPENVMBUS_POLL_US") && *getenv("OPENVMBUS_POLL_US")) {
+		const char *v = getenv("OPENVMBUS_POLL_US");
+		char *end;
+		unsigned long us;
+
+		errno = 0;
+		us = strtoul(v, &end, 10);
+		if (errno || end == v || *end || v[0] == '-' || us > WORKER_POLL_LIMIT_US)
+			log_warning("OPENVMBUS_POLL_US=%s is not 0..10000 microseconds: polling up to %u us",
+				    v, WORKER_POLL_MAX_NS / 1000);
+		else
+			w->poll_max_ns = (uint64_t)us * 1000;
+	}
 	w->bus.loop = &w->loop;
 	r = worker_add_services(w);
 	if (r < 0)
@@ -683,6 +787,20 @@ int main(int argc, char **argv)
 		return WORKER_EXIT_ERROR;
 	}
 	worker_loop(&w);
+	{
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		log_info("worker CPU time: %.2f s user, %.2f s system",
+			 ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+			 ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	}
+	if (w.poll_max_ns)
+		log_info("event loop: %llu wake-ups saved by polling (window %llu us, limit %llu us)",
+			 (unsigned long long)w.poll_hits, (unsigned long long)(w.poll_ns / 1000),
+			 (unsigned long long)(w.poll_max_ns / 1000));
+	else
+		log_info("event loop: polling off (OPENVMBUS_POLL_US=0)");
 	backup_job_free(w.backup);
 	qmp_close(&w.qmp);
 	bus_destroy(&w.bus);

@@ -23,6 +23,11 @@ enum worker_exit {
 struct worker_watch;
 struct backup_job;
 
+/* Busy polling: the first window, and the default limit (OPENVMBUS_POLL_US). */
+#define WORKER_POLL_START_NS	4000u
+#define WORKER_POLL_MAX_NS	50000u
+#define WORKER_POLL_LIMIT_US	10000u	/* the largest limit one may set */
+
 /* QMP node name of the [VM] Disk= virtio disk (backups address it). */
 #define WORKER_QEMU_DISK_NODE "ovmb-qemu0"
 
@@ -43,6 +48,9 @@ struct worker {
 	int epfd, timer_fd, signal_fd, control_fd;
 	struct bus_loop loop;		/* what backends see of the event loop */
 	struct worker_watch *watches;	/* backends' event sources */
+	/* Busy polling before sleeping (worker_poll()): the window now and its limit. */
+	uint64_t poll_ns, poll_max_ns;
+	uint64_t poll_hits, poll_sleeps;	/* work found by waiting in a poll; sleeps with work in flight */
 	struct backup_job *backup;	/* the running or last backup */
 	pid_t qemu_pid;
 	double started;

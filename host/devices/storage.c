@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "host/devices.h"
@@ -46,6 +47,7 @@ struct storage_slot {
 	struct storage_io io;
 	struct storage_queue *q;
 	uint64_t trans_id;
+	uint64_t t_read;		/* CLOCK_MONOTONIC ns: when the request was read */
 	uint32_t len;			/* of the reply */
 	struct storage_reply reply;
 	struct storage_slot *next;	/* free list, or completions to send */
@@ -78,6 +80,8 @@ struct storage_state {
 	struct storage_queue q[VMBUS_STOR_MAX_QUEUES];
 	uint64_t reads, writes, flushes, discards, zeroes, identifies;
 	uint64_t bytes_read, bytes_written, errors, resets, direct_ios, buffered_ios;
+	/* A request's time on the host: from its read to its I/O's end, and to its answer. */
+	uint64_t answered, answer_ns, io_done, io_ns;
 	struct storage_cbt cbt;		/* chunks written since the last backup */
 	uint64_t *cbt_taken;		/* the running backup's share of them */
 	char cbt_taken_since[STORAGE_BACKUP_ID_MAX + 1];	/* ... changes since this backup */
@@ -94,10 +98,26 @@ struct storage_state {
 
 static void storage_queue_run(struct storage_queue *q);
 
+static uint64_t storage_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* The engine's eventfd fired: completions wait. */
 static void storage_engine_ready(void *arg)
 {
 	storage_queue_run(arg);
+}
+
+/* The event loop busy-polls: have completions come in? (bus_poll_fn) */
+static int storage_engine_poll_fn(void *arg)
+{
+	struct storage_queue *q = arg;
+
+	return q->engine ? storage_engine_poll(q->engine) : -1;
 }
 
 static int storage_queue_engine(struct device *dev, struct storage_queue *q)
@@ -128,7 +148,8 @@ static int storage_queue_engine(struct device *dev, struct storage_queue *q)
 				 storage_engine_name(storage_engine_kind(q->engine)));
 	}
 	if (storage_engine_fd(q->engine) >= 0) {
-		r = bus_watch_fd(dev->bus, storage_engine_fd(q->engine), storage_engine_ready, q);
+		r = bus_watch_fd(dev->bus, storage_engine_fd(q->engine), storage_engine_ready,
+				 storage_engine_poll_fn, q);
 		if (r < 0) {
 			storage_engine_free(q->engine);
 			q->engine = NULL;
@@ -488,6 +509,8 @@ static void storage_io_finished(struct storage_io *io, void *ctx)
 	struct storage_state *s = q->dev->priv;
 	uint64_t bytes = slot->reply.c.bytes;
 
+	s->io_done++;
+	s->io_ns += storage_now_ns() - slot->t_read;
 	slot->reply.c.status = io->status;
 	if (io->status != VMBUS_STOR_S_OK) {
 		s->errors++;
@@ -511,6 +534,7 @@ static void storage_io_finished(struct storage_io *io, void *ctx)
 /* Send finished completions in order; -EAGAIN when the guest's ring is full. */
 static int storage_send_done(struct storage_queue *q)
 {
+	struct storage_state *s = q->dev->priv;
 	struct storage_slot *slot;
 	int r;
 
@@ -522,6 +546,10 @@ static int storage_send_done(struct storage_queue *q)
 		q->done_head = slot->next;
 		if (!q->done_head)
 			q->done_tail = &q->done_head;
+		if (r == 0) {
+			s->answered++;
+			s->answer_ns += storage_now_ns() - slot->t_read;
+		}
 		slot->next = q->free;
 		q->free = slot;
 		if (r < 0)
@@ -583,6 +611,7 @@ static void storage_queue_run(struct storage_queue *q)
 		{
 			struct storage_slot *slot = q->free;
 
+			slot->t_read = storage_now_ns();
 			r = storage_handle(q->dev, &d, len, slot, &why);
 			if (r < 0) {
 				s->resets++;
@@ -638,6 +667,11 @@ static void storage_status(struct device *dev, struct json_writer *w)
 	json_bool(w, "direct_io", s->attached && s->direct_fd >= 0);
 	json_uint(w, "direct_ios", s->direct_ios);
 	json_uint(w, "buffered_ios", s->buffered_ios);
+	/* Totals, so a reader can take the mean over any interval of its own. */
+	json_uint(w, "answered", s->answered);
+	json_uint(w, "answer_ns", s->answer_ns);
+	json_uint(w, "io_done", s->io_done);
+	json_uint(w, "io_ns", s->io_ns);
 	{
 		uint64_t batches = 0;
 

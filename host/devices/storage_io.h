@@ -73,6 +73,12 @@ int storage_engine_fd(const struct storage_engine *e);
 void storage_engine_submit(struct storage_engine *e, struct storage_io *io);
 /* Hand queued requests to the kernel (a no-op except for io_uring). */
 void storage_engine_commit(struct storage_engine *e);
+/*
+ * For busy polling, without a system call: 1 when finished requests wait
+ * for storage_engine_reap(), 0 when requests are in flight, -1 when none
+ * are or the engine cannot tell (threads, sync).
+ */
+int storage_engine_poll(struct storage_engine *e);
 /* Call done() for each finished request; returns how many. */
 unsigned int storage_engine_reap(struct storage_engine *e, storage_io_done_fn done, void *ctx);
 /* Wait until nothing is in flight, calling done() for each request as it finishes. */

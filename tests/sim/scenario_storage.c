@@ -437,6 +437,33 @@ void scenario_storage(struct sim *s)
 	if (!strstr(reply, "\"serial\":\"SIMDISK0\"") || !strstr(reply, "\"writes\":"))
 		SIM_FAIL("storage: service disk0 info: %.300s", reply);
 
+	/* The event loop's polling limit: shown, refused beyond 10 ms, turned off and back. */
+	{
+		const char *m;
+		unsigned long limit;
+		char req[32];
+
+		sim_worker_request("poll", reply, sizeof(reply));
+		if (!strstr(reply, "\"ok\":true") || !(m = strstr(reply, "\"max_us\":")))
+			SIM_FAIL("storage: poll: %.300s", reply);
+		limit = strtoul(m + 9, NULL, 10);
+		sim_worker_request("poll 10001", reply, sizeof(reply));
+		if (!strstr(reply, "\"ok\":false"))
+			SIM_FAIL("storage: poll 10001 accepted: %.300s", reply);
+		sim_worker_request("poll 0", reply, sizeof(reply));
+		if (!strstr(reply, "\"max_us\":0,"))
+			SIM_FAIL("storage: poll 0: %.300s", reply);
+		sim_stor_list_init(&l);
+		sim_stor_list_add(&l, rd, 4096);
+		stor_expect(stor_do(s, c, VMBUS_STOR_OP_READ, 0, 0, 8, &l), VMBUS_STOR_S_OK,
+			    "read with polling off");
+		snprintf(req, sizeof(req), "poll %lu", limit);
+		sim_worker_request(req, reply, sizeof(reply));
+		if (!strstr(reply, "\"ok\":true"))
+			SIM_FAIL("storage: %s: %.300s", req, reply);
+		SIM_LOG("storage: polling limit %lu us; 10001 refused; off and back", limit);
+	}
+
 	/* Last: a malformed page list (no ranges) resets the channel. */
 	{
 		uint64_t bad_list = 0;
