@@ -53,6 +53,8 @@ extern const struct device_ops *const devices_all[];
 
 /* Seconds since an arbitrary start, for backends' timestamps. */
 double devices_now(void);
+/* The same clock in nanoseconds, for latencies. */
+uint64_t devices_now_ns(void);
 
 /*
  * The worker's run directory (set before any device is added), where a backend

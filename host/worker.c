@@ -404,14 +404,6 @@ static void worker_signal(struct worker *w)
 	}
 }
 
-static uint64_t worker_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Before sleeping, look for work without a system call: completions of a
  * backend's I/O in flight, and guest doorbells (their bits in the event
@@ -451,7 +443,7 @@ static bool worker_poll(struct worker *w, bool *ret_pending)
 		}
 		if (!pending || !w->poll_ns)
 			break;
-		now = worker_now_ns();
+		now = devices_now_ns();
 		if (!deadline)
 			deadline = now + w->poll_ns;
 		else if (now >= deadline)
@@ -492,11 +484,11 @@ static void worker_loop(struct worker *w)
 		if (w->poll_max_ns)
 			busy = worker_poll(w, &pending);
 		if (pending && !busy)
-			slept = worker_now_ns();
+			slept = devices_now_ns();
 		n = epoll_wait(w->epfd, ev, 16, busy ? 0 : -1);
 		if (slept) {
 			w->poll_sleeps++;
-			worker_poll_adapt(w, worker_now_ns() - slept);
+			worker_poll_adapt(w, devices_now_ns() - slept);
 		}
 		if (n < 0) {
 			if (errno == EINTR)

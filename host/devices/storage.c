@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "host/devices.h"
@@ -97,14 +96,6 @@ struct storage_state {
 };
 
 static void storage_queue_run(struct storage_queue *q);
-
-static uint64_t storage_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The engine's eventfd fired: completions wait. */
 static void storage_engine_ready(void *arg)
@@ -510,7 +501,7 @@ static void storage_io_finished(struct storage_io *io, void *ctx)
 	uint64_t bytes = slot->reply.c.bytes;
 
 	s->io_done++;
-	s->io_ns += storage_now_ns() - slot->t_read;
+	s->io_ns += devices_now_ns() - slot->t_read;
 	slot->reply.c.status = io->status;
 	if (io->status != VMBUS_STOR_S_OK) {
 		s->errors++;
@@ -548,7 +539,7 @@ static int storage_send_done(struct storage_queue *q)
 			q->done_tail = &q->done_head;
 		if (r == 0) {
 			s->answered++;
-			s->answer_ns += storage_now_ns() - slot->t_read;
+			s->answer_ns += devices_now_ns() - slot->t_read;
 		}
 		slot->next = q->free;
 		q->free = slot;
@@ -611,7 +602,7 @@ static void storage_queue_run(struct storage_queue *q)
 		{
 			struct storage_slot *slot = q->free;
 
-			slot->t_read = storage_now_ns();
+			slot->t_read = devices_now_ns();
 			r = storage_handle(q->dev, &d, len, slot, &why);
 			if (r < 0) {
 				s->resets++;
