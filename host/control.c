@@ -311,7 +311,7 @@ static int control_disk_add(struct worker *w, int argc, char **argv, struct json
 	return 0;
 }
 
-/* pause / resume: QMP stop / cont. The state changes when QEMU's event arrives. */
+/* The event loop's polling: limit, window now and counters (worker_poll()). */
 static void control_poll_object(struct worker *w, struct json_writer *out)
 {
 	json_object_begin(out, "poll");
@@ -346,6 +346,7 @@ static int control_poll(struct worker *w, int argc, char **argv, struct json_wri
 	return 0;
 }
 
+/* pause / resume: QMP stop / cont. The state changes when QEMU's event arrives. */
 static int control_pause_resume(struct worker *w, int argc, char **argv, struct json_writer *out)
 {
 	bool pause = strcmp(argv[0], "pause") == 0;
