@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -112,14 +111,7 @@ static int control_status(struct worker *w, int argc, char **argv, struct json_w
 	json_double(out, "uptime", devices_now() - w->started);
 	json_uint(out, "memory_mib", w->cfg.memory >> 20);
 	json_uint(out, "cpus", w->cfg.cpus);
-	{
-		struct rusage ru;
-
-		getrusage(RUSAGE_SELF, &ru);
-		json_double(out, "worker_cpu_seconds",
-			    ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-			    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
-	}
+	json_double(out, "worker_cpu_seconds", worker_cpu_seconds());
 	control_poll_object(w, out);
 	json_object_begin(out, "bus");
 	json_bool(out, "connected", b->guest_state == BUS_GUEST_CONNECTED);
@@ -328,19 +320,13 @@ static int control_poll(struct worker *w, int argc, char **argv, struct json_wri
 	if (argc > 2)
 		return -EINVAL;
 	if (argc == 2) {
-		char *end;
-		unsigned long us;
-
-		errno = 0;
-		us = strtoul(argv[1], &end, 10);
-		if (errno || end == argv[1] || *end || argv[1][0] == '-' || us > WORKER_POLL_LIMIT_US) {
+		if (worker_parse_poll_us(argv[1], &w->poll_max_ns) < 0) {
 			control_error = "poll limit: 0 to 10000 microseconds";
 			return -EINVAL;
 		}
-		w->poll_max_ns = (uint64_t)us * 1000;
 		if (w->poll_ns > w->poll_max_ns)
 			w->poll_ns = w->poll_max_ns;
-		log_info("polling limit set to %lu us", us);
+		log_info("polling limit set to %llu us", (unsigned long long)(w->poll_max_ns / 1000));
 	}
 	control_poll_object(w, out);
 	return 0;

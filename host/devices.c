@@ -29,18 +29,15 @@ const struct device_ops *devices_find(const char *name)
 
 const char *devices_run_dir;
 
-double devices_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 uint64_t devices_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+double devices_now(void)
+{
+	return devices_now_ns() / 1e9;
 }

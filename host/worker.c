@@ -410,7 +410,7 @@ static void worker_signal(struct worker *w)
  * bitmap come before the doorbell). While something is in flight, keep
  * looking for up to poll_ns: work found here costs no wake-up of the
  * worker (docs/decisions.md, "Polling"). Returns true when work was done;
- * *ret_pending says whether something was still in flight at the end.
+ * otherwise *ret_pending says whether something is still in flight.
  */
 static bool worker_poll(struct worker *w, bool *ret_pending)
 {
@@ -422,7 +422,6 @@ static bool worker_poll(struct worker *w, bool *ret_pending)
 		if (bus_channel_events_pending(&w->bus)) {
 			w->poll_hits += deadline != 0;
 			bus_handle_channel_doorbell(&w->bus);
-			*ret_pending = true;
 			return true;
 		}
 		for (struct worker_watch *wa = w->watches; wa; wa = wa->next) {
@@ -435,7 +434,6 @@ static bool worker_poll(struct worker *w, bool *ret_pending)
 				w->poll_hits += deadline != 0;	/* found by waiting: a sleep saved */
 				wa->fn(wa->arg);
 				bus_process_resets(&w->bus);
-				*ret_pending = true;
 				return true;
 			}
 			if (p == 0)
@@ -470,6 +468,28 @@ static void worker_poll_adapt(struct worker *w, uint64_t slept_ns)
 		if (w->poll_ns > w->poll_max_ns)
 			w->poll_ns = w->poll_max_ns;
 	}
+}
+
+int worker_parse_poll_us(const char *text, uint64_t *ret_ns)
+{
+	char *end;
+	unsigned long us;
+
+	errno = 0;
+	us = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || us > WORKER_POLL_LIMIT_US)
+		return -EINVAL;
+	*ret_ns = (uint64_t)us * 1000;
+	return 0;
+}
+
+double worker_cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static void worker_loop(struct worker *w)
@@ -639,19 +659,10 @@ static int worker_setup(struct worker *w, const char *accel_cache)
 	/* Backends watch their fds from the first channel open on, when epfd exists. */
 	w->loop = (struct bus_loop){ .watch = worker_watch, .unwatch = worker_unwatch, .loop = w };
 	w->poll_max_ns = WORKER_POLL_MAX_NS;
-	if (getenv("OPENVMBUS_POLL_US") && *getenv("OPENVMBUS_POLL_US")) {
-		const char *v = getenv("OPENVMBUS_POLL_US");
-		char *end;
-		unsigned long us;
-
-		errno = 0;
-		us = strtoul(v, &end, 10);
-		if (errno || end == v || *end || v[0] == '-' || us > WORKER_POLL_LIMIT_US)
-			log_warning("OPENVMBUS_POLL_US=%s is not 0..10000 microseconds: polling up to %u us",
-				    v, WORKER_POLL_MAX_NS / 1000);
-		else
-			w->poll_max_ns = (uint64_t)us * 1000;
-	}
+	if (getenv("OPENVMBUS_POLL_US") && *getenv("OPENVMBUS_POLL_US") &&
+	    worker_parse_poll_us(getenv("OPENVMBUS_POLL_US"), &w->poll_max_ns) < 0)
+		log_warning("OPENVMBUS_POLL_US=%s is not 0..10000 microseconds: polling up to %u us",
+			    getenv("OPENVMBUS_POLL_US"), WORKER_POLL_MAX_NS / 1000);
 	w->bus.loop = &w->loop;
 	r = worker_add_services(w);
 	if (r < 0)
@@ -779,14 +790,7 @@ int main(int argc, char **argv)
 		return WORKER_EXIT_ERROR;
 	}
 	worker_loop(&w);
-	{
-		struct rusage ru;
-
-		getrusage(RUSAGE_SELF, &ru);
-		log_info("worker CPU time: %.2f s user, %.2f s system",
-			 ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
-			 ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
-	}
+	log_info("worker CPU time: %.2f s (user + system)", worker_cpu_seconds());
 	if (w.poll_max_ns)
 		log_info("event loop: %llu wake-ups saved by polling (window %llu us, limit %llu us)",
 			 (unsigned long long)w.poll_hits, (unsigned long long)(w.poll_ns / 1000),

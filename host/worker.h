@@ -64,6 +64,11 @@ struct worker {
 	const char *exit_reason;
 };
 
+/* A polling limit in microseconds (0..WORKER_POLL_LIMIT_US) as ns; -EINVAL if not. */
+int worker_parse_poll_us(const char *text, uint64_t *ret_ns);
+/* The worker's CPU time so far, user + system, in seconds. */
+double worker_cpu_seconds(void);
+
 /* Path of a file in the run directory (sockets, logs, pid files). */
 int worker_run_path(const struct worker *w, const char *name, char *buf, size_t n);
 /* Begin stopping the VM: ACPI power-down, killed after timeout_s (0: never); force kills now. */

@@ -473,7 +473,7 @@ int storage_engine_poll(struct storage_engine *e)
 {
 	if (e->kind != STORAGE_ENGINE_URING || !e->inflight)
 		return -1;
-	return e->done_head || io_uring_cq_ready(&e->ring) ? 1 : 0;
+	return io_uring_cq_ready(&e->ring) ? 1 : 0;
 }
 
 unsigned int storage_engine_reap(struct storage_engine *e, storage_io_done_fn done, void *ctx)
