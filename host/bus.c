@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "host/bus.h"
+#include "host/devices.h"
 #include "host/log.h"
 
 #define BUS_MAX_PENDING		4096	/* control replies waiting for ring space */
@@ -58,6 +59,7 @@ static void bus_signal_channel(struct bus *b, struct channel *ch)
 	__atomic_fetch_or(&map[ch->id / 64], 1ULL << (ch->id % 64), __ATOMIC_SEQ_CST);
 	ch->signals++;
 	ivshmem_signal_guest(b->ivs, ch->vector);
+	b->last_signal_ns = devices_now_ns();
 }
 
 /* ------------------------------------------------------- control sending */

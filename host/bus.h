@@ -143,6 +143,7 @@ struct bus {
 	uint64_t resets;		/* channel resets caused by the guest */
 	bool resets_pending;		/* some channel has a reset_reason */
 	uint64_t protocol_errors;
+	uint64_t last_signal_ns;	/* devices_now_ns() of the last channel interrupt to the guest */
 
 	struct channel *channels[VMBUS_MAX_CHANNELS];
 	struct gpadl *gpadls;

@@ -311,22 +311,42 @@ static void control_poll_object(struct worker *w, struct json_writer *out)
 	json_uint(out, "window_us", w->poll_ns / 1000);
 	json_uint(out, "hits", w->poll_hits);
 	json_uint(out, "sleeps_in_flight", w->poll_sleeps);
+	json_object_begin(out, "guest");
+	json_uint(out, "max_us", w->turn_max_ns / 1000);
+	json_uint(out, "wait_us", w->turn_ns / 1000);
+	json_uint(out, "window_us", w->turn_win_ns / 1000);
+	json_uint(out, "hits", w->turn_hits);
+	json_uint(out, "early", w->turn_early);
+	json_uint(out, "misses", w->turn_misses);
+	json_object_end(out);
 	json_object_end(out);
 }
 
-/* poll [MAX_US]: the event loop's polling limit (OPENVMBUS_POLL_US at start). */
+/*
+ * poll [MAX_US [GUEST_US]]: the event loop's polling limits, for I/O in
+ * flight and for the guest's turn (OPENVMBUS_POLL_US, OPENVMBUS_POLL_GUEST_US
+ * at start).
+ */
 static int control_poll(struct worker *w, int argc, char **argv, struct json_writer *out)
 {
-	if (argc > 2)
+	uint64_t max = w->poll_max_ns, guest = w->turn_max_ns;
+
+	if (argc > 3)
 		return -EINVAL;
-	if (argc == 2) {
-		if (worker_parse_poll_us(argv[1], &w->poll_max_ns) < 0) {
-			control_error = "poll limit: 0 to 10000 microseconds";
-			return -EINVAL;
-		}
-		if (w->poll_ns > w->poll_max_ns)
-			w->poll_ns = w->poll_max_ns;
-		log_info("polling limit set to %llu us", (unsigned long long)(w->poll_max_ns / 1000));
+	if ((argc >= 2 && worker_parse_poll_us(argv[1], &max) < 0) ||
+	    (argc == 3 && worker_parse_poll_us(argv[2], &guest) < 0)) {
+		control_error = "poll limit: 0 to 10000 microseconds";
+		return -EINVAL;
+	}
+	if (argc >= 2) {
+		w->poll_max_ns = max;
+		w->turn_max_ns = guest;
+		if (w->poll_ns > max)
+			w->poll_ns = max;
+		if (w->turn_win_ns > guest)
+			w->turn_win_ns = guest;
+		log_info("polling limit set to %llu us, for the guest's turn %llu us",
+			 (unsigned long long)(max / 1000), (unsigned long long)(guest / 1000));
 	}
 	control_poll_object(w, out);
 	return 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -404,6 +405,8 @@ static void worker_signal(struct worker *w)
 	}
 }
 
+static void worker_turn_seen(struct worker *w);
+
 /*
  * Before sleeping, look for work without a system call: completions of a
  * backend's I/O in flight, and guest doorbells (their bits in the event
@@ -421,6 +424,7 @@ static bool worker_poll(struct worker *w, bool *ret_pending)
 		pending = false;
 		if (bus_channel_events_pending(&w->bus)) {
 			w->poll_hits += deadline != 0;
+			worker_turn_seen(w);
 			bus_handle_channel_doorbell(&w->bus);
 			return true;
 		}
@@ -470,6 +474,119 @@ static void worker_poll_adapt(struct worker *w, uint64_t slept_ns)
 	}
 }
 
+/*
+ * The guest's turn: the time from an interrupt we send it to its next
+ * doorbell, while nothing else is in flight (at queue depth 1, the guest
+ * handling a completion and sending the next request). Rather than sleep
+ * through it and pay a wake-up on the doorbell, the loop sleeps for a
+ * low percentile of the turns seen (turn_ns) and then polls for up to
+ * turn_win_ns (docs/decisions.md, "Polling").
+ */
+enum { TURN_NONE, TURN_WAITING, TURN_POLLING, TURN_MISSED };
+
+static void worker_turn_grow(struct worker *w)
+{
+	w->turn_win_ns = w->turn_win_ns ? w->turn_win_ns * 2 : WORKER_POLL_START_NS;
+	if (w->turn_win_ns > w->turn_max_ns)
+		w->turn_win_ns = w->turn_max_ns;
+}
+
+static void worker_turn_shrink(struct worker *w)
+{
+	w->turn_win_ns /= 2;
+	if (w->turn_win_ns < WORKER_POLL_START_NS)
+		w->turn_win_ns = 0;
+}
+
+/* The guest never rang after the window that missed: it was idle. */
+static void worker_turn_forget(struct worker *w, uint64_t from)
+{
+	if (w->turn_state != TURN_MISSED || from == w->turn_from)
+		return;
+	worker_turn_shrink(w);
+	w->turn_done = w->turn_from;
+	w->turn_state = TURN_NONE;
+}
+
+/*
+ * The guest rang: account for its turn since our last interrupt. A ring
+ * before the polling began shortens the wait by 1/16, any later one
+ * lengthens it by 1/128, so the wait settles where about one turn in nine
+ * is shorter. The window opens up to its limit while the guest takes
+ * turns, and halves for each interrupt it leaves unanswered (an idle guest
+ * costs no polling).
+ */
+static void worker_turn_seen(struct worker *w)
+{
+	uint64_t from = w->bus.last_signal_ns, turn;
+	int state;
+
+	worker_turn_forget(w, from);
+	state = from == w->turn_from ? w->turn_state : TURN_NONE;
+	if (!from || from == w->turn_done)
+		return;
+	turn = devices_now_ns() - from;
+	w->turn_done = from;
+	w->turn_state = TURN_NONE;
+	if (turn > WORKER_TURN_MAX_NS) {
+		if (state == TURN_MISSED)
+			worker_turn_shrink(w);
+		return;			/* the guest was idle, not taking a turn */
+	}
+	if (state == TURN_WAITING || (state == TURN_NONE && turn < w->turn_ns)) {
+		w->turn_early += state == TURN_WAITING;
+		w->turn_ns -= w->turn_ns / 16;
+	} else {
+		w->turn_hits += state == TURN_POLLING;
+		w->turn_ns += w->turn_ns / 128 + 1;
+		if (w->turn_ns > WORKER_TURN_MAX_NS)
+			w->turn_ns = WORKER_TURN_MAX_NS;
+	}
+	if (w->turn_win_ns < w->turn_max_ns)
+		worker_turn_grow(w);	/* the guest takes turns: poll for them */
+}
+
+/*
+ * Nothing to do and nothing in flight. Returns true with *ts the time
+ * left until the guest's turn is due to end, if the loop should wake
+ * then and poll (worker_turn_poll()); false to sleep until an event.
+ */
+static bool worker_turn_wait(struct worker *w, struct timespec *ts)
+{
+	uint64_t from = w->bus.last_signal_ns, now, due;
+
+	worker_turn_forget(w, from);
+	if (!from || from == w->turn_done || !w->turn_win_ns ||
+	    (from == w->turn_from && w->turn_state != TURN_WAITING))
+		return false;
+	now = devices_now_ns();
+	if (now - from > WORKER_TURN_MAX_NS)
+		return false;
+	w->turn_from = from;
+	w->turn_state = TURN_WAITING;
+	due = from + w->turn_ns;
+	due = due > now ? due - now : 0;
+	ts->tv_sec = (time_t)(due / 1000000000u);
+	ts->tv_nsec = (long)(due % 1000000000u);
+	return true;
+}
+
+/* The wait is over: poll for the guest's ring for up to the window. */
+static void worker_turn_poll(struct worker *w)
+{
+	uint64_t end = devices_now_ns() + w->turn_win_ns;
+	bool pending;
+
+	w->turn_state = TURN_POLLING;
+	do {
+		/* Other work found on the way is done; the guest's ring ends the wait. */
+		if (worker_poll(w, &pending) && w->turn_state != TURN_POLLING)
+			return;		/* worker_turn_seen() counted it */
+	} while (devices_now_ns() < end && !w->quit);
+	w->turn_misses++;
+	w->turn_state = TURN_MISSED;
+}
+
 int worker_parse_poll_us(const char *text, uint64_t *ret_ns)
 {
 	char *end;
@@ -481,6 +598,20 @@ int worker_parse_poll_us(const char *text, uint64_t *ret_ns)
 		return -EINVAL;
 	*ret_ns = (uint64_t)us * 1000;
 	return 0;
+}
+
+/* A polling limit from the environment; the default where unset or invalid. */
+static uint64_t worker_env_poll_ns(const char *name)
+{
+	const char *v = getenv(name);
+	uint64_t ns = WORKER_POLL_MAX_NS;
+
+	if (v && *v && worker_parse_poll_us(v, &ns) < 0) {
+		log_warning("%s=%s is not 0..%u microseconds: polling up to %u us", name, v,
+			    WORKER_POLL_LIMIT_US, WORKER_POLL_MAX_NS / 1000);
+		ns = WORKER_POLL_MAX_NS;
+	}
+	return ns;
 }
 
 double worker_cpu_seconds(void)
@@ -498,17 +629,24 @@ static void worker_loop(struct worker *w)
 	int n, i;
 
 	while (!w->quit) {
-		bool busy = false, pending = false;
+		bool busy = false, pending = false, turn = false;
+		struct timespec zero = { 0, 0 }, due;
 		uint64_t slept = 0;
 
-		if (w->poll_max_ns)
+		if (w->poll_max_ns || w->turn_max_ns)
 			busy = worker_poll(w, &pending);
 		if (pending && !busy)
 			slept = devices_now_ns();
-		n = epoll_wait(w->epfd, ev, 16, busy ? 0 : -1);
+		else if (!busy)
+			turn = worker_turn_wait(w, &due);
+		n = epoll_pwait2(w->epfd, ev, 16, busy ? &zero : turn ? &due : NULL, NULL);
 		if (slept) {
 			w->poll_sleeps++;
 			worker_poll_adapt(w, devices_now_ns() - slept);
+		}
+		if (turn && n == 0) {
+			worker_turn_poll(w);
+			continue;
 		}
 		if (n < 0) {
 			if (errno == EINTR)
@@ -550,6 +688,9 @@ static void worker_loop(struct worker *w)
 				break;
 			case TAG_CHANNEL_DOORBELL:
 				ivshmem_drain(w->ivs.host_efd[VMBUS_VECTOR_TO_HOST_EVENTS]);
+				/* No bits: polling took this ring already, it ends no turn. */
+				if (bus_channel_events_pending(&w->bus))
+					worker_turn_seen(w);
 				bus_handle_channel_doorbell(&w->bus);
 				break;
 			case TAG_TIMER:
@@ -658,11 +799,11 @@ static int worker_setup(struct worker *w, const char *accel_cache)
 		return log_error_errno(r, "cannot lay out the bus memory: %m");
 	/* Backends watch their fds from the first channel open on, when epfd exists. */
 	w->loop = (struct bus_loop){ .watch = worker_watch, .unwatch = worker_unwatch, .loop = w };
-	w->poll_max_ns = WORKER_POLL_MAX_NS;
-	if (getenv("OPENVMBUS_POLL_US") && *getenv("OPENVMBUS_POLL_US") &&
-	    worker_parse_poll_us(getenv("OPENVMBUS_POLL_US"), &w->poll_max_ns) < 0)
-		log_warning("OPENVMBUS_POLL_US=%s is not 0..10000 microseconds: polling up to %u us",
-			    getenv("OPENVMBUS_POLL_US"), WORKER_POLL_MAX_NS / 1000);
+	w->poll_max_ns = worker_env_poll_ns("OPENVMBUS_POLL_US");
+	w->turn_max_ns = worker_env_poll_ns("OPENVMBUS_POLL_GUEST_US");
+	w->turn_ns = WORKER_TURN_START_NS;
+	/* Wake from the wait for the guest's turn on time (the default slack is 50 us). */
+	prctl(PR_SET_TIMERSLACK, 1000UL);
 	w->bus.loop = &w->loop;
 	r = worker_add_services(w);
 	if (r < 0)
@@ -797,6 +938,15 @@ int main(int argc, char **argv)
 			 (unsigned long long)(w.poll_max_ns / 1000));
 	else
 		log_info("event loop: polling off (OPENVMBUS_POLL_US=0)");
+	if (w.turn_max_ns)
+		log_info("event loop: %llu guest doorbells found by polling for the guest's turn, "
+			 "%llu early, %llu after the window (wait %llu us, window %llu us, limit %llu us)",
+			 (unsigned long long)w.turn_hits, (unsigned long long)w.turn_early,
+			 (unsigned long long)w.turn_misses, (unsigned long long)(w.turn_ns / 1000),
+			 (unsigned long long)(w.turn_win_ns / 1000),
+			 (unsigned long long)(w.turn_max_ns / 1000));
+	else
+		log_info("event loop: no polling for the guest's turn (OPENVMBUS_POLL_GUEST_US=0)");
 	backup_job_free(w.backup);
 	qmp_close(&w.qmp);
 	bus_destroy(&w.bus);

@@ -23,10 +23,13 @@ enum worker_exit {
 struct worker_watch;
 struct backup_job;
 
-/* Busy polling: the first window, and the default limit (OPENVMBUS_POLL_US). */
+/* Busy polling: the first window, and the default limits (OPENVMBUS_POLL_US, _GUEST_US). */
 #define WORKER_POLL_START_NS	4000u
 #define WORKER_POLL_MAX_NS	50000u
 #define WORKER_POLL_LIMIT_US	10000u	/* the largest limit one may set */
+/* The guest's turn: the first wait, and the longest gap still taken for a turn. */
+#define WORKER_TURN_START_NS	100000u
+#define WORKER_TURN_MAX_NS	1000000u
 
 /* QMP node name of the [VM] Disk= virtio disk (backups address it). */
 #define WORKER_QEMU_DISK_NODE "ovmb-qemu0"
@@ -51,6 +54,17 @@ struct worker {
 	/* Busy polling before sleeping (worker_poll()): the window now and its limit. */
 	uint64_t poll_ns, poll_max_ns;
 	uint64_t poll_hits, poll_sleeps;	/* work found by waiting in a poll; sleeps with work in flight */
+	/*
+	 * The guest's turn (worker_turn_*()): after an interrupt, with nothing
+	 * in flight, sleep until just before the guest usually rings again,
+	 * then poll for up to turn_win_ns.
+	 */
+	uint64_t turn_ns;		/* the wait: about the 11th percentile of the turns */
+	uint64_t turn_win_ns, turn_max_ns;	/* the window after it, and its limit */
+	uint64_t turn_from;		/* the interrupt (bus.last_signal_ns) of turn_state */
+	uint64_t turn_done;		/* the last interrupt whose turn was accounted for */
+	int turn_state;			/* TURN_* in worker.c */
+	uint64_t turn_hits, turn_early, turn_misses;	/* rings while polling, before, after */
 	struct backup_job *backup;	/* the running or last backup */
 	pid_t qemu_pid;
 	double started;

@@ -20,11 +20,13 @@
  * "storage-crash": a pattern written and flushed, then the worker is
  * killed (SIGKILL); worker.test checks the pattern is in the image.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -134,6 +136,105 @@ static void stor_expect(uint32_t got, uint32_t want, const char *what)
 	if (got != want)
 		SIM_FAIL("storage: %s: status %u, expected %u", what, got, want);
 	SIM_LOG("storage: %s: status %u as expected", what, got);
+}
+
+
+/* A number in the worker's "poll" object's "guest" object. */
+static unsigned long poll_guest_value(const char *key)
+{
+	char reply[1024], pat[32];
+	const char *g, *v;
+
+	sim_worker_request("poll", reply, sizeof(reply));
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if (!(g = strstr(reply, "\"guest\":{")) || !(v = strstr(g, pat)))
+		SIM_FAIL("storage: poll: no guest %s in %.300s", key, reply);
+	return strtoul(v + strlen(pat), NULL, 10);
+}
+
+/*
+ * READS reads of one sector, one at a time: each sent THINK_US after the
+ * last one's answer (busy waiting, as a guest busy with the answer), the
+ * answer read as soon as it is there.
+ */
+static void stor_turn_reads(struct sim *s, struct sim_channel *c, uint64_t buf, unsigned int reads,
+			    unsigned int think_us)
+{
+	static uint64_t next_id = 5000000;
+	struct sim_stor_list l;
+	struct vmbus_packet_desc d;
+	uint8_t ans[512];
+
+	sim_stor_list_init(&l);
+	sim_stor_list_add(&l, buf, 512);
+	for (unsigned int i = 0; i < reads; i++) {
+		uint64_t id = next_id++;
+		int64_t end = sim_now_ms() + 10000;
+		struct timespec t0, t;
+		int r;
+
+		if (sim_stor_send(s, c, VMBUS_STOR_OP_READ, 0, i % 64, 1, &l, id) < 0)
+			SIM_FAIL("storage: turns: cannot send read %u", i);
+		while ((r = sim_recv_desc(s, c, ans, sizeof(ans), &d, 0)) == -ETIMEDOUT &&
+		       sim_now_ms() < end)
+			;
+		if (r < 0 || d.trans_id != id)
+			SIM_FAIL("storage: turns: no answer to read %u (%d)", i, r);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while ((t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 < think_us);
+	}
+}
+
+/*
+ * The guest's turn: a guest that sends its next request soon after each
+ * answer finds the worker polling for it (docs/decisions.md, "Polling");
+ * with the guest limit 0 the worker only sleeps.
+ */
+static void stor_turns(struct sim *s, struct sim_channel *c, uint64_t buf)
+{
+	char reply[1024], req[48];
+	unsigned long max = poll_guest_value("max_us"), hits, off_hits, io_max;
+	const char *m;
+
+	/* The limit for I/O in flight stays as it is. */
+	sim_worker_request("poll", reply, sizeof(reply));
+	if (!(m = strstr(reply, "\"max_us\":")))
+		SIM_FAIL("storage: poll: %.300s", reply);
+	io_max = strtoul(m + 9, NULL, 10);
+
+	hits = poll_guest_value("hits");
+	stor_turn_reads(s, c, buf, 2000, 100);
+	hits = poll_guest_value("hits") - hits;
+	if (!hits)
+		SIM_FAIL("storage: 2000 reads one after another, no doorbell found by polling "
+			 "(wait %lu us, window %lu us, %lu early, %lu missed)",
+			 poll_guest_value("wait_us"), poll_guest_value("window_us"),
+			 poll_guest_value("early"), poll_guest_value("misses"));
+	/* A guest that answers after more than a millisecond is idle, not taking turns. */
+	off_hits = poll_guest_value("misses");
+	stor_turn_reads(s, c, buf, 20, 3000);
+	off_hits = poll_guest_value("misses") - off_hits;
+	if (off_hits > 6 || poll_guest_value("window_us") != 0)
+		SIM_FAIL("storage: a slow guest: %lu windows missed, window %lu us (want at most 6, 0)",
+			 off_hits, poll_guest_value("window_us"));
+	SIM_LOG("storage: a guest 3 ms between requests: %lu windows missed, then no polling",
+		off_hits);
+	snprintf(req, sizeof(req), "poll %lu 0", io_max);
+	sim_worker_request(req, reply, sizeof(reply));
+	if (poll_guest_value("max_us") != 0)
+		SIM_FAIL("storage: %s: %.300s", req, reply);
+	off_hits = poll_guest_value("hits");
+	stor_turn_reads(s, c, buf, 200, 100);
+	off_hits = poll_guest_value("hits") - off_hits;
+	snprintf(req, sizeof(req), "poll %lu %lu", io_max, max);
+	sim_worker_request(req, reply, sizeof(reply));
+	if (off_hits || poll_guest_value("max_us") != max)
+		SIM_FAIL("storage: guest polling off: %lu doorbells found by polling; %.300s",
+			 off_hits, reply);
+	SIM_LOG("storage: guest's turns: %lu of 2000 doorbells found by polling (limit %lu us), "
+		"none with the limit 0", hits, max);
 }
 
 /*
@@ -463,6 +564,7 @@ void scenario_storage(struct sim *s)
 			SIM_FAIL("storage: %s: %.300s", req, reply);
 		SIM_LOG("storage: polling limit %lu us; 10001 refused; off and back", limit);
 	}
+	stor_turns(s, c, rd);
 
 	/* Last: a malformed page list (no ranges) resets the channel. */
 	{

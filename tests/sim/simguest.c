@@ -22,7 +22,7 @@
 
 static char sim_run_dir[PATH_MAX];
 
-static int64_t sim_now_ms(void)
+int64_t sim_now_ms(void)
 {
 	struct timespec ts;
 

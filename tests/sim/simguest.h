@@ -60,6 +60,8 @@ struct sim {
 void sim_start(struct sim *s, int argc, char **argv);
 /* Serve QMP and note interrupts for up to ms milliseconds. */
 void sim_poll(struct sim *s, int ms);
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t sim_now_ms(void);
 
 void sim_doorbell(struct sim *s, unsigned int vector);
 /* Handshake + CONNECT + REQUEST_OFFERS, collecting offers until OFFERS_DONE. */
