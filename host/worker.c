@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -623,6 +624,32 @@ double worker_cpu_seconds(void)
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441	/* Linux 5.11, the same number on every architecture */
+#endif
+
+/*
+ * epoll_wait with a timeout in nanoseconds (NULL: none). Through the
+ * system call, as C libraries before glibc 2.35 lack the wrapper; a kernel
+ * before 5.11 gets epoll_wait, the timeout rounded up to milliseconds.
+ */
+static int worker_epoll_wait(struct worker *w, struct epoll_event *ev, int n,
+			     const struct timespec *ts)
+{
+	static bool no_pwait2;
+	int r;
+
+	if (!no_pwait2) {
+		r = (int)syscall(SYS_epoll_pwait2, w->epfd, ev, n, ts, NULL, (size_t)0);
+		if (r >= 0 || errno != ENOSYS)
+			return r;
+		no_pwait2 = true;
+		log_info("no epoll_pwait2 (Linux before 5.11): timed waits in milliseconds");
+	}
+	return epoll_wait(w->epfd, ev, n,
+			  !ts ? -1 : (int)(ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000));
+}
+
 static void worker_loop(struct worker *w)
 {
 	struct epoll_event ev[16];
@@ -639,7 +666,7 @@ static void worker_loop(struct worker *w)
 			slept = devices_now_ns();
 		else if (!busy)
 			turn = worker_turn_wait(w, &due);
-		n = epoll_pwait2(w->epfd, ev, 16, busy ? &zero : turn ? &due : NULL, NULL);
+		n = worker_epoll_wait(w, ev, 16, busy ? &zero : turn ? &due : NULL);
 		if (slept) {
 			w->poll_sleeps++;
 			worker_poll_adapt(w, devices_now_ns() - slept);
