@@ -138,7 +138,6 @@ static void stor_expect(uint32_t got, uint32_t want, const char *what)
 	SIM_LOG("storage: %s: status %u as expected", what, got);
 }
 
-
 /* A number in the worker's "poll" object's "guest" object. */
 static unsigned long poll_guest_value(const char *key)
 {
@@ -195,7 +194,7 @@ static void stor_turn_reads(struct sim *s, struct sim_channel *c, uint64_t buf, 
 static void stor_turns(struct sim *s, struct sim_channel *c, uint64_t buf)
 {
 	char reply[1024], req[48];
-	unsigned long max = poll_guest_value("max_us"), hits, off_hits, io_max;
+	unsigned long max = poll_guest_value("max_us"), hits, misses, off_hits, io_max;
 	const char *m;
 
 	/* The limit for I/O in flight stays as it is. */
@@ -213,14 +212,14 @@ static void stor_turns(struct sim *s, struct sim_channel *c, uint64_t buf)
 			 poll_guest_value("wait_us"), poll_guest_value("window_us"),
 			 poll_guest_value("early"), poll_guest_value("misses"));
 	/* A guest that answers after more than a millisecond is idle, not taking turns. */
-	off_hits = poll_guest_value("misses");
+	misses = poll_guest_value("misses");
 	stor_turn_reads(s, c, buf, 20, 3000);
-	off_hits = poll_guest_value("misses") - off_hits;
-	if (off_hits > 6 || poll_guest_value("window_us") != 0)
+	misses = poll_guest_value("misses") - misses;
+	if (misses > 6 || poll_guest_value("window_us") != 0)
 		SIM_FAIL("storage: a slow guest: %lu windows missed, window %lu us (want at most 6, 0)",
-			 off_hits, poll_guest_value("window_us"));
+			 misses, poll_guest_value("window_us"));
 	SIM_LOG("storage: a guest 3 ms between requests: %lu windows missed, then no polling",
-		off_hits);
+		misses);
 	snprintf(req, sizeof(req), "poll %lu 0", io_max);
 	sim_worker_request(req, reply, sizeof(reply));
 	if (poll_guest_value("max_us") != 0)
