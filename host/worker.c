@@ -456,6 +456,22 @@ static bool worker_poll(struct worker *w, bool *ret_pending)
 	return false;
 }
 
+/* A polling window doubles from WORKER_POLL_START_NS up to max ... */
+static void worker_window_grow(uint64_t *win, uint64_t max)
+{
+	*win = *win ? *win * 2 : WORKER_POLL_START_NS;
+	if (*win > max)
+		*win = max;
+}
+
+/* ... and halves down to it, then to 0. */
+static void worker_window_shrink(uint64_t *win)
+{
+	*win /= 2;
+	if (*win < WORKER_POLL_START_NS)
+		*win = 0;
+}
+
 /*
  * Adapt the polling window to how long the loop slept while work was in
  * flight (the way QEMU's event loop does): a sleep shorter than the
@@ -464,15 +480,10 @@ static bool worker_poll(struct worker *w, bool *ret_pending)
  */
 static void worker_poll_adapt(struct worker *w, uint64_t slept_ns)
 {
-	if (slept_ns > w->poll_max_ns) {
-		w->poll_ns /= 2;
-		if (w->poll_ns < WORKER_POLL_START_NS)
-			w->poll_ns = 0;
-	} else if (slept_ns > w->poll_ns) {
-		w->poll_ns = w->poll_ns ? w->poll_ns * 2 : WORKER_POLL_START_NS;
-		if (w->poll_ns > w->poll_max_ns)
-			w->poll_ns = w->poll_max_ns;
-	}
+	if (slept_ns > w->poll_max_ns)
+		worker_window_shrink(&w->poll_ns);
+	else if (slept_ns > w->poll_ns)
+		worker_window_grow(&w->poll_ns, w->poll_max_ns);
 }
 
 /*
@@ -485,26 +496,12 @@ static void worker_poll_adapt(struct worker *w, uint64_t slept_ns)
  */
 enum { TURN_NONE, TURN_WAITING, TURN_POLLING, TURN_MISSED };
 
-static void worker_turn_grow(struct worker *w)
-{
-	w->turn_win_ns = w->turn_win_ns ? w->turn_win_ns * 2 : WORKER_POLL_START_NS;
-	if (w->turn_win_ns > w->turn_max_ns)
-		w->turn_win_ns = w->turn_max_ns;
-}
-
-static void worker_turn_shrink(struct worker *w)
-{
-	w->turn_win_ns /= 2;
-	if (w->turn_win_ns < WORKER_POLL_START_NS)
-		w->turn_win_ns = 0;
-}
-
 /* The guest never rang after the window that missed: it was idle. */
 static void worker_turn_forget(struct worker *w, uint64_t from)
 {
 	if (w->turn_state != TURN_MISSED || from == w->turn_from)
 		return;
-	worker_turn_shrink(w);
+	worker_window_shrink(&w->turn_win_ns);
 	w->turn_done = w->turn_from;
 	w->turn_state = TURN_NONE;
 }
@@ -531,7 +528,7 @@ static void worker_turn_seen(struct worker *w)
 	w->turn_state = TURN_NONE;
 	if (turn > WORKER_TURN_MAX_NS) {
 		if (state == TURN_MISSED)
-			worker_turn_shrink(w);
+			worker_window_shrink(&w->turn_win_ns);
 		return;			/* the guest was idle, not taking a turn */
 	}
 	if (state == TURN_WAITING || (state == TURN_NONE && turn < w->turn_ns)) {
@@ -543,8 +540,7 @@ static void worker_turn_seen(struct worker *w)
 		if (w->turn_ns > WORKER_TURN_MAX_NS)
 			w->turn_ns = WORKER_TURN_MAX_NS;
 	}
-	if (w->turn_win_ns < w->turn_max_ns)
-		worker_turn_grow(w);	/* the guest takes turns: poll for them */
+	worker_window_grow(&w->turn_win_ns, w->turn_max_ns);	/* the guest takes turns */
 }
 
 /*
