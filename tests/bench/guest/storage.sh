@@ -3,19 +3,24 @@
 # sourced by the test initramfs's /init after /lib/vmtest.sh).
 #
 # Finds the three disks (one of each kind, each backed by its own copy of
-# the same image), puts them on the same I/O scheduler, then runs fio once
-# per row and disk, the disks interleaved within each row and the order
-# rotated from row to row so that drift of the machine hits all alike.
-# Before and after each run on our disk it asks the host agent for a
-# snapshot of the worker's counters (requests, doorbells, interrupts).
+# the same image), puts them on the same I/O scheduler, then runs each row
+# as one fio run in which the three disks take turns in short slices (one
+# fio job per disk and slice, run one after the other), the order of the
+# disks rotated from slice to slice: drift of the host's disk and CPUs over
+# seconds then hits all three alike. Before and after each row's fio run it
+# asks the host agent for a snapshot of the worker's counters (requests,
+# doorbells, interrupts); only our disk moves them.
 #
 # Console lines for the host (one each, parsed by storage.bench):
-#   BENCH-CONFIG engine=E runtime=S ramp=S
+#   BENCH-CONFIG engine=E runtime=S ramp=S slices=N
 #   BENCH-DEV KIND NAME key=value...   queue settings as the run saw them
-#   BENCH-FIO ROW KIND MD5 JSON        fio's JSON report, whitespace removed
-#                                      (twice; MD5 of the JSON text)
-# Environment (from storage.bench): ROWS ("name:rw:bs:qd ..."), RUNTIME,
-# RAMP, SCHED (an I/O scheduler name, or "default"), SIZE_BYTES.
+#   BENCH-FIO ROW MD5 JSON             fio's JSON report of the row's run,
+#                                      whitespace removed (twice; MD5 of
+#                                      the JSON text); its jobs are named
+#                                      ROW:KIND:SLICE
+# Environment (from storage.bench): ROWS ("name:rw:bs:qd ..."), RUNTIME and
+# RAMP (seconds per slice), SLICES, SCHED (an I/O scheduler name, or
+# "default"), SIZE_BYTES, REPEAT.
 . /lib/guest-lib.sh
 
 KINDS="ovbd virtio-blk virtio-scsi"
@@ -59,7 +64,7 @@ ovbd=$(dev_of ovbd)
 engine=libaio
 fio --name=probe --filename="/dev/$ovbd" --direct=1 --ioengine=io_uring --rw=read --bs=4k \
 	--size=64k --output=/tmp/probe.out >/dev/null 2>&1 && engine=io_uring
-echo "BENCH-CONFIG engine=$engine runtime=$RUNTIME ramp=$RAMP"
+echo "BENCH-CONFIG engine=$engine runtime=$RUNTIME ramp=$RAMP slices=$SLICES"
 
 # Host agent records are named ROW-before / ROW-after. The agent answers
 # through `vmbusctl console`, which stays attached for a second after its
@@ -74,31 +79,54 @@ ask() {
 
 check host-fds ask fds
 
-# run ROW RW BS QD KIND: one fio run; its report, whitespace removed, goes
-# to the console twice with its md5 (the host takes an intact copy).
+# kinds_from N: the three kinds, starting with number N (0: ovbd).
+kinds_from() {
+	n=$1
+	# shellcheck disable=SC2086 # a word list
+	set -- $KINDS $KINDS
+	shift "$n"
+	echo "$1 $2 $3"
+}
+
+# job_file ROW RW BS QD FIRST: the row's fio jobs, SLICES slices of the
+# three disks one after the other (stonewall), the first slice starting
+# with kind number FIRST and each next slice with the next kind.
+job_file() {
+	printf '[global]\ndirect=1\nioengine=%s\nrw=%s\nbs=%s\niodepth=%s\nnumjobs=1\n' \
+		"$engine" "$2" "$3" "$4"
+	printf 'time_based=1\nruntime=%s\nramp_time=%s\nrandrepeat=0\nnorandommap=1\n' \
+		"$RUNTIME" "$RAMP"
+	s=1
+	while [ "$s" -le "$SLICES" ]; do
+		for k in $(kinds_from $((($5 + s - 1) % 3))); do
+			printf '[%s:%s:%s]\nfilename=/dev/%s\nstonewall\n' "$1" "$k" "$s" "$(dev_of "$k")"
+		done
+		s=$((s + 1))
+	done
+}
+
+# run ROW RW BS QD FIRST: the row's fio run; its report, whitespace
+# removed, goes to the console twice with its md5 (the host takes an
+# intact copy).
 run() {
-	d=$(dev_of "$5")
-	if [ "$5" = ovbd ]; then ask snap "$1-before" || return 1; fi
-	if ! fio --name="$1" --filename="/dev/$d" --direct=1 --ioengine="$engine" \
-		--rw="$2" --bs="$3" --iodepth="$4" --numjobs=1 \
-		--time_based --runtime="$RUNTIME" --ramp_time="$RAMP" \
-		--randrepeat=0 --norandommap \
-		--output-format=json --output=/tmp/fio.json >/tmp/fio.err 2>&1; then
+	job_file "$@" >/tmp/row.fio || return 1
+	ask snap "$1-before" || return 1
+	if ! fio --output-format=json --output=/tmp/fio.json /tmp/row.fio >/tmp/fio.err 2>&1; then
 		cat /tmp/fio.err
 		return 1
 	fi
+	ask snap "$1-after" || return 1
 	tr -d ' \t\r\n' </tmp/fio.json >/tmp/fio.line
 	sum=$(md5sum </tmp/fio.line | cut -d' ' -f1)
 	# check captures stdout: the report goes to the console itself.
 	for _ in 1 2; do
-		echo "BENCH-FIO $1 $5 $sum $(cat /tmp/fio.line)" >/dev/console
+		echo "BENCH-FIO $1 $sum $(cat /tmp/fio.line)" >/dev/console
 	done
-	if [ "$5" = ovbd ]; then ask snap "$1-after" || return 1; fi
-	echo "/dev/$d: $(wc -c </tmp/fio.line) bytes of fio JSON"
+	echo "$1: $(wc -c </tmp/fio.line) bytes of fio JSON"
 }
 
-# REPEAT rounds over the rows; a row's later rounds are labelled ROW@N
-# (the host takes each disk's median round).
+# REPEAT rounds over the rows; a row's later rounds are labelled ROW@N.
+# The first slice of each row and round starts with the next kind.
 i=0
 round=1
 while [ "$round" -le "${REPEAT:-1}" ]; do
@@ -107,13 +135,7 @@ while [ "$round" -le "${REPEAT:-1}" ]; do
 $spec
 EOF
 		[ "$round" = 1 ] || row="$row@$round"
-		# Rotate: row 0 starts with ovbd, row 1 with virtio-blk, ...
-		# shellcheck disable=SC2086 # a word list
-		set -- $KINDS $KINDS
-		shift $((i % 3))
-		for k in $1 $2 $3; do
-			check "fio:$row:$k" run "$row" "$rw" "$bs" "$qd" "$k"
-		done
+		check "fio:$row" run "$row" "$rw" "$bs" "$qd" $((i % 3))
 		i=$((i + 1))
 	done
 	round=$((round + 1))
