@@ -20,6 +20,7 @@
 #define SHUTDOWN_TIMEOUT_S	60
 #define SHUTDOWN_ANSWER_S	10	/* how long the guest service gets to answer */
 #define SHUTDOWN_POLL_MS	200
+#define SHUTDOWN_KILL_WAIT_S	30	/* for the worker to exit once QEMU is killed */
 
 static const char shutdown_help[] =
 	"Usage: vmbusctl shutdown NAME [--reboot] [--force] [--timeout S] [--reason TEXT]\n"
@@ -136,9 +137,17 @@ static bool shutdown_wait_done(const struct vm *vm, pid_t worker_pid, bool reboo
 	return false;
 }
 
-static int shutdown_timed_out(const struct vm *vm, bool force, double timeout, const char *what)
+/*
+ * The timeout passed: an error without --force; with it, QEMU is killed and
+ * the command returns once the worker is gone (a caller such as systemd's
+ * ExecStop takes the VM for stopped when it returns).
+ */
+static int shutdown_timed_out(const struct vm *vm, pid_t worker_pid, bool force, double timeout,
+			      const char *what)
 {
 	_cleanup_json_ struct json_value *reply = NULL;
+	double deadline;
+	int r;
 
 	ctl_progress_end();
 	if (!force)
@@ -146,7 +155,20 @@ static int shutdown_timed_out(const struct vm *vm, bool force, double timeout, c
 				       "running ('vmbusctl stop --force %s' kills it)", vm->name, what,
 				       timeout, vm->name);
 	printf("%s: the guest has not %s after %g s: stopping it by force\n", vm->name, what, timeout);
-	return worker_request(vm, "stop --force", &reply);
+	fflush(stdout);
+	r = worker_request(vm, "stop --force", &reply);
+	if (r < 0)
+		return r;
+	deadline = ctl_now() + SHUTDOWN_KILL_WAIT_S;
+	while (vm_pid_is_ours(vm, worker_pid)) {
+		if (ctl_now() >= deadline)
+			return ctl_error_errno(-ETIMEDOUT, "%s: QEMU was killed, but the worker (pid %d) "
+					       "has not exited after %d s; see %s/worker.log", vm->name,
+					       (int)worker_pid, SHUTDOWN_KILL_WAIT_S, vm->dir);
+		shutdown_sleep();
+	}
+	printf("%s: stopped by force\n", vm->name);
+	return 0;
 }
 
 /* No guest service: ACPI power-down, with the same timeout and --force rule. */
@@ -162,7 +184,7 @@ static int shutdown_acpi(const struct vm *vm, pid_t worker_pid, bool force, doub
 	if (r < 0)
 		return r;
 	if (!shutdown_wait_done(vm, worker_pid, false, 0, timeout))
-		return shutdown_timed_out(vm, force, timeout, "powered off");
+		return shutdown_timed_out(vm, worker_pid, force, timeout, "powered off");
 	ctl_progress_end();
 	printf("%s: powered off in %.1f s (ACPI)\n", vm->name, ctl_now() - start);
 	return 0;
@@ -248,7 +270,8 @@ int cmd_shutdown(int argc, char **argv)
 	printf("%s: the guest accepted: %s\n", vm.name, *message ? message : (reboot ? "rebooting" : "powering off"));
 	fflush(stdout);
 	if (!shutdown_wait_done(&vm, worker_pid, reboot, connects, timeout - (ctl_now() - start)))
-		return shutdown_timed_out(&vm, force, timeout, reboot ? "come back" : "powered off");
+		return shutdown_timed_out(&vm, worker_pid, force, timeout,
+					  reboot ? "come back" : "powered off");
 	ctl_progress_end();
 	printf("%s: %s in %.1f s\n", vm.name, reboot ? "rebooted, bus connected again," : "powered off",
 	       ctl_now() - start);
