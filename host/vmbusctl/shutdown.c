@@ -146,6 +146,7 @@ static int shutdown_timed_out(const struct vm *vm, pid_t worker_pid, bool force,
 			      const char *what)
 {
 	_cleanup_json_ struct json_value *reply = NULL;
+	char error[256];
 	double deadline;
 	int r;
 
@@ -156,9 +157,15 @@ static int shutdown_timed_out(const struct vm *vm, pid_t worker_pid, bool force,
 				       timeout, vm->name);
 	printf("%s: the guest has not %s after %g s: stopping it by force\n", vm->name, what, timeout);
 	fflush(stdout);
-	r = worker_request(vm, "stop --force", &reply);
-	if (r < 0)
-		return r;
+	r = worker_call(vm, "stop --force", &reply, error, sizeof(error));
+	if (r < 0) {
+		if (!vm_pid_is_ours(vm, worker_pid)) {
+			/* It went down on its own just as the timeout passed. */
+			printf("%s: stopped (the worker exited as the timeout passed)\n", vm->name);
+			return 0;
+		}
+		return ctl_error_errno(r, "%s: %s", vm->name, error);
+	}
 	deadline = ctl_now() + SHUTDOWN_KILL_WAIT_S;
 	while (vm_pid_is_ours(vm, worker_pid)) {
 		if (ctl_now() >= deadline)
