@@ -147,7 +147,7 @@ static int shutdown_timed_out(const struct vm *vm, pid_t worker_pid, bool force,
 {
 	_cleanup_json_ struct json_value *reply = NULL;
 	char error[256];
-	double deadline;
+	bool gone;
 	int r;
 
 	ctl_progress_end();
@@ -166,14 +166,12 @@ static int shutdown_timed_out(const struct vm *vm, pid_t worker_pid, bool force,
 		}
 		return ctl_error_errno(r, "%s: %s", vm->name, error);
 	}
-	deadline = ctl_now() + SHUTDOWN_KILL_WAIT_S;
-	while (vm_pid_is_ours(vm, worker_pid)) {
-		if (ctl_now() >= deadline)
-			return ctl_error_errno(-ETIMEDOUT, "%s: QEMU was killed, but the worker (pid %d) "
-					       "has not exited after %d s; see %s/worker.log", vm->name,
-					       (int)worker_pid, SHUTDOWN_KILL_WAIT_S, vm->dir);
-		shutdown_sleep();
-	}
+	gone = shutdown_wait_done(vm, worker_pid, false, 0, SHUTDOWN_KILL_WAIT_S);
+	ctl_progress_end();
+	if (!gone)
+		return ctl_error_errno(-ETIMEDOUT, "%s: QEMU was killed, but the worker (pid %d) "
+				       "has not exited after %d s; see %s/worker.log", vm->name,
+				       (int)worker_pid, SHUTDOWN_KILL_WAIT_S, vm->dir);
 	printf("%s: stopped by force\n", vm->name);
 	return 0;
 }
