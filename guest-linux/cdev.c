@@ -11,7 +11,8 @@
  * host rescinds the channel (or the bus goes), reads and writes return
  * -ENODEV and poll reports EPOLLHUP: the daemon closes the file and opens
  * the new device node when the service is offered again. While the host
- * worker is not responding, writes return -ENODEV and reads wait.
+ * worker is not responding, writes return -ENODEV, reads wait and poll
+ * reports EPOLLPRI (a daemon holding filesystems frozen thaws on it).
  *
  * Every open of the device starts a new session: the channel is closed and
  * opened again, so the host negotiates the service's version afresh with
@@ -276,6 +277,9 @@ static __poll_t uchan_poll(struct file *file, poll_table *wait)
 	}
 	if (openvmbus_channel_recv_ready(uc->ch))
 		mask |= EPOLLIN | EPOLLRDNORM;
+	/* Pollers are woken at the change: the bus runs every callback then. */
+	if (!openvmbus_channel_host_responding(uc->ch))
+		mask |= EPOLLPRI;
 	/* Room for the write that last failed, so poll and write agree. */
 	if (openvmbus_channel_send_ready(uc->ch, max(READ_ONCE(uc->want_write), 1u)))
 		mask |= EPOLLOUT | EPOLLWRNORM;

@@ -12,8 +12,9 @@
  * log lines are held in memory (log.h), the KVP pool file is written after
  * the thaw (kvp.c), the heartbeat answers without asking D-Bus (whose
  * peers may be stuck on the journal). Anything that ends the freeze other
- * than a THAW (the deadline, the watchdog, the channel going away) is
- * reported with the next THAW as WATCHDOG_THAWED.
+ * than a THAW (the deadline, the watchdog, the channel going away, the
+ * host worker no longer answering) is reported with the next THAW as
+ * WATCHDOG_THAWED.
  *
  * Hooks that got `freeze` are remembered in /run/openvmbusd until they got
  * `thaw`, so that a daemon killed in between gives them `thaw` when it is
@@ -250,6 +251,7 @@ static void backup_thaw(struct backup_guest *g, bool asked, const char *why)
 	int r;
 
 	g->deadline = sd_event_source_disable_unref(g->deadline);
+	service_watch_host(g->s, false);
 	backup_answer_init(&g->answer);
 	for (i = g->fz.n; i-- > 0;)
 		if (g->fz.frozen[i]) {
@@ -369,6 +371,7 @@ static void backup_freeze_now(struct backup_guest *g)
 	}
 	g->frozen_at = backup_now();
 	g->phase = BACKUP_FROZEN;
+	service_watch_host(g->s, true);
 	for (i = 0; i < g->fz.n; i++)
 		if (g->fz.frozen[i]) {
 			backup_text_add_path(&g->answer.text, g->fz.mount_points[i]);
@@ -588,6 +591,21 @@ static void backup_disconnected(struct service *s)
 		backup_thaw(g, false, "the channel to the host closed");
 }
 
+/*
+ * The host worker stopped answering while we hold filesystems frozen: it
+ * was killed or is stopping, and its THAW may never come. Thaw now rather
+ * than at the watchdog's deadline (a worker stuck for 5 s fails the guest's
+ * disk requests too: a backup could not go on through that either).
+ */
+static void backup_host_silent(struct service *s)
+{
+	struct backup_guest *g = &backup_guest;
+
+	(void)s;
+	if (g->phase == BACKUP_FROZEN)
+		backup_thaw(g, false, "the host stopped answering");
+}
+
 static void backup_stop(struct service *s)
 {
 	struct backup_guest *g = &backup_guest;
@@ -617,5 +635,6 @@ const struct service_ops backup_service_ops = {
 	.handle = backup_handle,
 	.connected = backup_connected,
 	.disconnected = backup_disconnected,
+	.host_silent = backup_host_silent,
 	.stop = backup_stop,
 };

@@ -99,13 +99,26 @@ static void service_negotiate(struct service *s, const struct vmbus_ic_hdr *h, c
 		s->ops->connected(s);
 }
 
+void service_watch_host(struct service *s, bool on)
+{
+	/* EPOLLPRI stays set while the host is silent: one report, then off. */
+	if (s->io && sd_event_source_set_io_events(s->io, EPOLLIN | (on ? EPOLLPRI : 0)) < 0)
+		log_msg(LOG_WARNING, "%s: cannot %s watching the host", s->ops->name,
+			on ? "start" : "stop");
+}
+
 static int service_readable(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	struct service *s = userdata;
 	uint8_t buf[SERVICE_MSG_MAX];
 	struct vmbus_ic_hdr h;
 
-	(void)src, (void)revents;
+	(void)src;
+	if (revents & EPOLLPRI) {
+		service_watch_host(s, false);
+		if (s->ops->host_silent)
+			s->ops->host_silent(s);
+	}
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 

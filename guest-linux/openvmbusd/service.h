@@ -33,6 +33,12 @@ struct service_ops {
 	 * kernel's fallback answers. Asked once at start; why gets a reason.
 	 */
 	bool (*available)(const char **why);
+	/*
+	 * Optional: the host worker stopped answering (no heartbeat for 5 s,
+	 * or it is stopping; the kernel reports EPOLLPRI), seen while the
+	 * service watched for it with service_watch_host(). Once per watch.
+	 */
+	void (*host_silent)(struct service *s);
 	/* Optional: the daemon stops (state to save, timers to drop). */
 	void (*stop)(struct service *s);
 	void *priv;			/* the service's own state */
@@ -54,6 +60,11 @@ struct service {
 int service_start(struct service *s, const struct service_ops *ops, sd_event *event,
 		  const char *dev_dir);
 void service_stop(struct service *s);
+/*
+ * Watch for the host worker to stop answering (ops->host_silent), or stop
+ * watching. Off after each report and whenever the device is reopened.
+ */
+void service_watch_host(struct service *s, bool on);
 /* Send the answer to request h with status and payload. */
 int service_reply(struct service *s, const struct vmbus_ic_hdr *h, int32_t status,
 		  const void *payload, uint32_t len);
