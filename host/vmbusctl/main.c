@@ -22,6 +22,8 @@ static const struct ctl_command ctl_commands[] = {
 	{ "start", cmd_start, "start a VM and wait for its guest to connect the bus" },
 	{ "stop", cmd_stop, "power a VM down (or kill it) and wait for it to end" },
 	{ "shutdown", cmd_shutdown, "ask the guest to power off or reboot cleanly" },
+	{ "pause", cmd_pause, "stop a running VM's virtual CPUs" },
+	{ "resume", cmd_resume, "let a paused VM run again" },
 	{ "status", cmd_status, "show the state of one VM or of all VMs" },
 	{ "list", cmd_list, "list the defined VMs" },
 	{ "channels", cmd_channels, "list a running VM's VMBus channels" },
