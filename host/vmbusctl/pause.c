@@ -61,7 +61,7 @@ static int pause_or_resume(int argc, char **argv, bool pause)
 	_cleanup_json_ struct json_value *reply = NULL;
 	const char *want = pause ? "paused" : "running";
 	struct timespec nap = { 0, PAUSE_POLL_MS * 1000000L };
-	double timeout = PAUSE_TIMEOUT_S, start, deadline;
+	double timeout = PAUSE_TIMEOUT_S, deadline;
 	char state[32];
 	int c, r;
 
@@ -89,11 +89,10 @@ static int pause_or_resume(int argc, char **argv, bool pause)
 	if (strcmp(state, pause ? "running" : "paused") != 0)
 		return ctl_error_errno(-EBUSY, "%s is %s, not %s: nothing to %s", vm.name, state,
 				       pause ? "running" : "paused", argv[0]);
-	start = ctl_now();
+	deadline = ctl_now() + timeout;
 	r = worker_request(&vm, pause ? "pause" : "resume", &reply);
 	if (r < 0)
 		return r;
-	deadline = start + timeout;
 	for (;;) {
 		r = pause_state(&vm, state, sizeof(state));
 		if (r < 0)
