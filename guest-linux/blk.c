@@ -104,7 +104,6 @@ struct ovblk_cmd {
 	struct vmbus_stor_request req;
 	unsigned int sent_on;		/* queue whose channel carried it */
 	atomic_t state;			/* OVBLK_CMD_*, see ovblk_claim() */
-	u64 pfn[OVBLK_MAX_PFNS];	/* the range being built */
 	u8 list[];			/* the page list, openvmbus_page_list_bytes() long */
 };
 
@@ -224,42 +223,25 @@ static void ovblk_event(void *ctx)
 
 /* ------------------------------------------------------------- submission */
 
-/* The request's data as a page list: contiguous pieces merge into one range. */
+/*
+ * The request's data as a page list, built in place: pieces that continue
+ * each other merge into one range.
+ */
 static int ovblk_build_list(struct request *rq, struct ovblk_cmd *cmd,
 			    struct openvmbus_page_list *pl)
 {
 	struct req_iterator iter;
 	struct bio_vec bv;
-	u32 start = 0, len = 0, npfn = 0;
 	int ret;
 
 	openvmbus_page_list_init(pl, cmd->list, (u32)ovblk_list_bytes());
 	rq_for_each_segment(bv, rq, iter) {
-		u64 pfn = page_to_pfn(bv.bv_page);
-		bool joins = npfn && ((start + len) & (PAGE_SIZE - 1)) == bv.bv_offset &&
-			     (bv.bv_offset ? cmd->pfn[npfn - 1] == pfn
-					   : (start + len) % PAGE_SIZE == 0 &&
-					     npfn < OVBLK_MAX_PFNS);
-
-		if (joins) {
-			if (!bv.bv_offset)
-				cmd->pfn[npfn++] = pfn;
-			len += bv.bv_len;
-			continue;
-		}
-		if (npfn) {
-			ret = openvmbus_page_list_add_pfns(pl, start, len, cmd->pfn);
-			if (ret)
-				return ret;
-		}
-		start = bv.bv_offset;
-		len = bv.bv_len;
-		npfn = 0;
-		cmd->pfn[npfn++] = pfn;
+		ret = openvmbus_page_list_add_page(pl, page_to_pfn(bv.bv_page), bv.bv_offset,
+						   bv.bv_len);
+		if (ret)
+			return ret;
 	}
-	if (!npfn)
-		return -EINVAL;
-	return openvmbus_page_list_add_pfns(pl, start, len, cmd->pfn);
+	return pl->last ? 0 : -EINVAL;
 }
 
 static blk_status_t ovblk_queue_rq(struct blk_mq_hw_ctx *hctx, const struct blk_mq_queue_data *bd)

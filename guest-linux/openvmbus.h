@@ -159,6 +159,7 @@ struct openvmbus_page_list {
 	void *buf;
 	u32 size;	/* bytes available at buf */
 	u32 used;	/* bytes of wire format written */
+	u32 last;	/* where the last range's header is (0: no range yet) */
 };
 
 /* Bytes of a page list with nranges ranges covering npages pages in total. */
@@ -169,9 +170,13 @@ static inline size_t openvmbus_page_list_bytes(u32 nranges, u32 npages)
 }
 
 void openvmbus_page_list_init(struct openvmbus_page_list *pl, void *buf, u32 size);
-/* Append a range given by page frame numbers; -ENOBUFS if pl is full, -EINVAL. */
-int openvmbus_page_list_add_pfns(struct openvmbus_page_list *pl, u32 offset, u32 len,
-				 const u64 *pfn);
+/*
+ * Append len bytes at offset in page pfn (within that page), joining the
+ * last range where they continue it: right after it in its last page, or
+ * from the start of the next page when it ends at a page boundary. Builds
+ * a request's list piece by piece in place. -ENOBUFS if pl is full, -EINVAL.
+ */
+int openvmbus_page_list_add_page(struct openvmbus_page_list *pl, u64 pfn, u32 offset, u32 len);
 /* Append a kernel buffer (linear map or vmalloc; not module data or stack). */
 int openvmbus_page_list_add_buf(struct openvmbus_page_list *pl, const void *addr, u32 len);
 /* Page frame number of a linear-map or vmalloc address. */

@@ -28,6 +28,7 @@ void openvmbus_page_list_init(struct openvmbus_page_list *pl, void *buf, u32 siz
 	pl->buf = buf;
 	pl->size = size;
 	pl->used = 0;
+	pl->last = 0;
 	if (size >= sizeof(struct openvmbus_page_list_hdr)) {
 		memset(buf, 0, sizeof(struct openvmbus_page_list_hdr));
 		pl->used = sizeof(struct openvmbus_page_list_hdr);
@@ -51,25 +52,48 @@ static struct openvmbus_page_range_hdr *page_list_append(struct openvmbus_page_l
 	r = (struct openvmbus_page_range_hdr *)((u8 *)pl->buf + pl->used);
 	r->offset = offset;
 	r->len = len;
+	pl->last = pl->used;
 	pl->used += need;
 	h->range_count++;
 	*ret_npages = npages;
 	return r;
 }
 
-int openvmbus_page_list_add_pfns(struct openvmbus_page_list *pl, u32 offset, u32 len,
-				 const u64 *pfn)
+int openvmbus_page_list_add_page(struct openvmbus_page_list *pl, u64 pfn, u32 offset, u32 len)
 {
-	struct openvmbus_page_range_hdr *r;
-	u32 npages;
+	struct openvmbus_page_range_hdr *r = NULL;
+	u32 end, npages;
 
+	if (!len || offset >= VMBUS_PAGE_SIZE || len > VMBUS_PAGE_SIZE - offset)
+		return -EINVAL;
+	if (pl->last)
+		r = (struct openvmbus_page_range_hdr *)((u8 *)pl->buf + pl->last);
+	/* The last range's pfns end the list, so it can grow in place. */
+	if (r && r->len <= U32_MAX - 2 * VMBUS_PAGE_SIZE) {
+		end = r->offset + r->len;	/* bytes from the start of its first page */
+		npages = DIV_ROUND_UP(end, VMBUS_PAGE_SIZE);
+		if (end % VMBUS_PAGE_SIZE) {
+			/* Its last page is partly used: join only within that page. */
+			if (offset == end % VMBUS_PAGE_SIZE && r->pfn[npages - 1] == pfn) {
+				r->len += len;
+				return 0;
+			}
+		} else if (!offset) {
+			if (pl->size - pl->used < sizeof(r->pfn[0]))
+				return -ENOBUFS;
+			r->pfn[npages] = pfn;
+			pl->used += sizeof(r->pfn[0]);
+			r->len += len;
+			return 0;
+		}
+	}
 	r = page_list_append(pl, offset, len, &npages);
 	if (IS_ERR(r))
 		return PTR_ERR(r);
-	memcpy(r->pfn, pfn, npages * sizeof(r->pfn[0]));
+	r->pfn[0] = pfn;
 	return 0;
 }
-EXPORT_SYMBOL_GPL(openvmbus_page_list_add_pfns);
+EXPORT_SYMBOL_GPL(openvmbus_page_list_add_page);
 
 int openvmbus_page_list_add_buf(struct openvmbus_page_list *pl, const void *addr, u32 len)
 {

@@ -4,24 +4,53 @@
 # lines from its serial console file.
 
 # agent_poll CONSOLE: append to AGENT_LINES the HOST-REQUEST lines (and
-# the GUEST-USERSPACE marks that count boots) of the console lines
+# the GUEST-USERSPACE marks that count boots, and the
+# GUEST-AWAITS-HOST-POWEROFF mark of a guest that leaves its power-off to
+# the host) of the console lines
 # completed since the last call. Only complete lines: the file grows while
 # we read it, and a request the guest has half written must not be taken
-# for a whole one. Only the new bytes are read (AGENT_OFFSET): agents poll
-# ten times a second, and a benchmark's console grows to megabytes that,
-# read whole each time, took a third of a host CPU from the VM measured.
+# for a whole one (its start waits in AGENT_PARTIAL). The console stays
+# open on AGENT_FD, so each call reads only the new bytes, and nothing is
+# forked: agents poll several times a second beside the VM they serve,
+# and a benchmark's console grows to megabytes. Read whole with grep each
+# time, it took a third of a host CPU from the VM measured; with stat,
+# tail, head and grep per poll, still 5 % of one while the console did not
+# even grow (docs/testing.md). NULs are dropped (read ignores them).
 AGENT_LINES=()
-AGENT_OFFSET=0
+AGENT_FD=
+AGENT_FILE=
+AGENT_PARTIAL=
 agent_poll() {
-	local LC_ALL=C size chunk
-	size=$(stat -c %s "$1" 2>/dev/null) || return 0
-	((size > AGENT_OFFSET)) || return 0
-	# NULs (which command substitution drops) become \1 for the byte count.
-	chunk=$(tail -c +$((AGENT_OFFSET + 1)) "$1" 2>/dev/null | head -c $((size - AGENT_OFFSET)) |
-		tr '\0' '\1'; echo .)
-	chunk=${chunk%.}
-	[[ $chunk == *$'\n'* ]] || return 0
-	chunk=${chunk%$'\n'*}$'\n'
-	AGENT_OFFSET=$((AGENT_OFFSET + ${#chunk}))
-	mapfile -t -O "${#AGENT_LINES[@]}" AGENT_LINES < <(grep -ao 'HOST-REQUEST [0-9]* .*\|^GUEST-USERSPACE ' <<<"${chunk//$'\1'/}")
+	local line
+	if [[ $AGENT_FILE != "$1" ]]; then
+		[[ -n $AGENT_FD ]] && exec {AGENT_FD}<&-
+		AGENT_FD= AGENT_PARTIAL=
+		[[ -r $1 ]] || return 0
+		exec {AGENT_FD}<"$1" || { AGENT_FD=; return 0; }
+		AGENT_FILE=$1
+	fi
+	while IFS= read -r -u "$AGENT_FD" line; do
+		line=$AGENT_PARTIAL$line
+		AGENT_PARTIAL=
+		if [[ $line == GUEST-AWAITS-HOST-POWEROFF* ]]; then
+			AGENT_LINES+=("GUEST-AWAITS-HOST-POWEROFF")
+			continue
+		fi
+		if [[ $line == "GUEST-USERSPACE "* ]]; then
+			AGENT_LINES+=("GUEST-USERSPACE ")
+			line=${line#GUEST-USERSPACE }
+		fi
+		[[ $line =~ HOST-REQUEST\ [0-9]*\ .* ]] && AGENT_LINES+=("${BASH_REMATCH[0]}")
+	done
+	AGENT_PARTIAL+=$line	# a line not finished yet (read stopped at the end)
+	return 0
+}
+
+# agent_sleep SECONDS: sleep without forking sleep(1): a read with a
+# timeout on a pipe that never gets data (we hold its write end).
+AGENT_SLEEP_FD=
+agent_sleep() {
+	[[ -n $AGENT_SLEEP_FD ]] || exec {AGENT_SLEEP_FD}<> <(:)
+	read -r -t "$1" -u "$AGENT_SLEEP_FD" _
+	return 0
 }
