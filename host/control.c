@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,14 @@
 /* Room for a KVP value (2048 bytes) with every byte %-escaped, and more. */
 #define CONTROL_MAX_REQUEST 16384
 #define CONTROL_MAX_ARGS 64
+/* Clients connected at once that have not sent their whole request yet. */
+#define CONTROL_MAX_CONNS 32
+/* How long a client has to send its request. */
+#define CONTROL_IDLE_TIMEOUT_S 30
+/* How long the worker waits for a client to take its reply. */
+#define CONTROL_REPLY_TIMEOUT_S 5
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 struct control_command {
 	const char *name;
@@ -555,50 +564,51 @@ static int control_unescape(char *arg)
 static void control_reply(int fd, struct json_writer *out)
 {
 	const char *text = json_writer_text(out);
+	struct timeval tv = { .tv_sec = CONTROL_REPLY_TIMEOUT_S };
 	size_t len, off = 0;
+	int flags;
 
 	if (!text)
 		text = "{\"ok\":false,\"error\":\"out of memory\"}";
 	len = strlen(text);
+	/*
+	 * The client is reading by now: write the reply blocking (a status can
+	 * outgrow the socket's buffer), but not for ever.
+	 */
+	flags = fcntl(fd, F_GETFL);
+	if (flags >= 0)
+		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	while (off < len) {
 		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
 
-		if (n <= 0)
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_warning("control: the client did not take its reply (%s)",
+				    n < 0 ? strerror(errno) : "closed");
 			return;
+		}
 		off += (size_t)n;
 	}
 	if (send(fd, "\n", 1, MSG_NOSIGNAL) < 0)
 		log_debug("control: client went away before the reply");
 }
 
-void control_handle_connection(struct worker *w)
+/* Run one request (the connection's buffer, NUL-terminated) and reply. */
+static void control_run(struct worker *w, int fd, char *req, const char *refused)
 {
-	struct timeval tv = { .tv_sec = 2 };
-	char req[CONTROL_MAX_REQUEST + 1], *argv[CONTROL_MAX_ARGS], *save = NULL, *tok;
+	char *argv[CONTROL_MAX_ARGS], *save = NULL, *tok;
 	struct json_writer out;
-	size_t len = 0;
-	int fd, argc = 0, r = -EINVAL;
+	int argc = 0, r = -EINVAL;
 	unsigned int i;
 
-	fd = accept4(w->control_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (len < CONTROL_MAX_REQUEST && !memchr(req, '\n', len)) {
-		ssize_t n = recv(fd, req + len, CONTROL_MAX_REQUEST - len, 0);
-
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	req[len] = '\0';
 	req[strcspn(req, "\r\n")] = '\0';
 	for (tok = strtok_r(req, " \t", &save); tok && argc < CONTROL_MAX_ARGS;
 	     tok = strtok_r(NULL, " \t", &save))
 		argv[argc++] = tok;
-	control_error = NULL;
-	for (i = 0; i < (unsigned int)argc; i++)
+	control_error = refused;
+	for (i = 0; !refused && i < (unsigned int)argc; i++)
 		if (control_unescape(argv[i]) < 0)
 			control_error = "bad %-escape in the request";
 
@@ -619,7 +629,8 @@ void control_handle_connection(struct worker *w)
 		json_object_begin(&out, NULL);
 		json_bool(&out, "ok", false);
 		if (control_error)
-			snprintf(msg, sizeof(msg), "%s: %s", argc ? argv[0] : "", control_error);
+			snprintf(msg, sizeof(msg), "%s%s%s", argc && !refused ? argv[0] : "",
+				 argc && !refused ? ": " : "", control_error);
 		else if (!argc || !control_commands[i].name)
 			snprintf(msg, sizeof(msg), "unknown command '%s' (try 'help')",
 				 argc ? argv[0] : "");
@@ -630,5 +641,150 @@ void control_handle_connection(struct worker *w)
 	json_object_end(&out);
 	control_reply(fd, &out);
 	json_writer_free(&out);
-	close(fd);
+}
+
+/*
+ * A client's connection. Requests are read as they arrive, in the event
+ * loop like everything else: a client slow to write its request (a
+ * loaded host) is waited for, and meanwhile the guest's I/O and other
+ * clients are served. One that sends no whole request within
+ * CONTROL_IDLE_TIMEOUT_S is dropped (control_tick()).
+ */
+struct control_conn {
+	struct worker *w;
+	int fd;
+	size_t len;
+	double since;
+	struct control_conn *next;
+	char buf[CONTROL_MAX_REQUEST + 1];
+};
+
+static void control_conn_close(struct control_conn *c)
+{
+	struct worker *w = c->w;
+
+	for (struct control_conn **pp = &w->control_conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	w->ncontrol_conns--;
+	w->loop.unwatch(w->loop.loop, c->fd);
+	close(c->fd);
+	free(c);
+}
+
+static void control_conn_input(void *arg)
+{
+	struct control_conn *c = arg;
+	const char *refused = NULL;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(c->fd, c->buf + c->len, CONTROL_MAX_REQUEST - c->len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;	/* the rest of the line comes later */
+		if (n < 0) {
+			log_warning("control: cannot read a request: %m");
+			control_conn_close(c);
+			return;
+		}
+		if (n == 0) {
+			/* The client ended its side: what it sent is the request. */
+			if (!c->len) {
+				control_conn_close(c);
+				return;
+			}
+			break;
+		}
+		if (memchr(c->buf + c->len, '\n', (size_t)n)) {
+			c->len += (size_t)n;
+			break;
+		}
+		c->len += (size_t)n;
+		if (c->len == CONTROL_MAX_REQUEST) {
+			log_warning("control: a request longer than %d bytes refused",
+				    CONTROL_MAX_REQUEST);
+			refused = "the request is longer than " STRINGIFY(CONTROL_MAX_REQUEST) " bytes";
+			break;
+		}
+	}
+	c->buf[c->len] = '\0';
+	control_run(c->w, c->fd, c->buf, refused);
+	/*
+	 * Closing with bytes unread would reset the connection, and the
+	 * client would lose the reply: read what is left of a refused
+	 * request first (what arrives later finds the connection closed).
+	 */
+	for (size_t drained = 0; refused && drained < (1u << 20);) {
+		n = recv(c->fd, c->buf, CONTROL_MAX_REQUEST, MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		drained += (size_t)n;
+	}
+	control_conn_close(c);
+}
+
+/* The listening socket is readable: take every waiting client. */
+void control_handle_connection(struct worker *w)
+{
+	for (;;) {
+		struct control_conn *c;
+		int fd = accept4(w->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warning("control: cannot accept a client: %m");
+			return;
+		}
+		if (w->ncontrol_conns >= CONTROL_MAX_CONNS) {
+			char busy[128], none[1] = "";
+
+			log_warning("control: %u clients are waiting to send their requests: one more refused",
+				    w->ncontrol_conns);
+			snprintf(busy, sizeof(busy), "busy: %d other clients are connected", CONTROL_MAX_CONNS);
+			control_run(w, fd, none, busy);
+			close(fd);
+			continue;
+		}
+		c = malloc(sizeof(*c));
+		if (!c || w->loop.watch(w->loop.loop, fd, control_conn_input, NULL, c) < 0) {
+			log_warning("control: cannot serve a client: out of memory");
+			free(c);
+			close(fd);
+			continue;
+		}
+		*c = (struct control_conn){ .w = w, .fd = fd, .since = devices_now(),
+					    .next = w->control_conns };
+		w->control_conns = c;
+		w->ncontrol_conns++;
+		/* Most clients have written their request already. */
+		control_conn_input(c);
+	}
+}
+
+/* From the worker's tick: drop clients that sent no request in time. */
+void control_tick(struct worker *w)
+{
+	double now = devices_now();
+	struct control_conn *c, *next;
+
+	for (c = w->control_conns; c; c = next) {
+		next = c->next;
+		if (now - c->since < CONTROL_IDLE_TIMEOUT_S)
+			continue;
+		log_warning("control: a client sent no whole request in %d s: dropped",
+			    CONTROL_IDLE_TIMEOUT_S);
+		control_conn_close(c);
+	}
+}
+
+/* At the worker's end. */
+void control_close_all(struct worker *w)
+{
+	while (w->control_conns)
+		control_conn_close(w->control_conns);
 }

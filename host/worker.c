@@ -358,8 +358,10 @@ static void worker_tick(struct worker *w)
 		w->stop_deadline = 0;
 		kill(w->qemu_pid, SIGKILL);
 	}
-	if (++w->ticks % (1000 / WORKER_TICK_MS) == 0)
+	if (++w->ticks % (1000 / WORKER_TICK_MS) == 0) {
 		bus_tick(&w->bus);
+		control_tick(w);
+	}
 }
 
 static void worker_qemu_exited(struct worker *w, int status)
@@ -970,6 +972,7 @@ int main(int argc, char **argv)
 			 (unsigned long long)(w.turn_max_ns / 1000));
 	else
 		log_info("event loop: no polling for the guest's turn (OPENVMBUS_POLL_GUEST_US=0)");
+	control_close_all(&w);
 	backup_job_free(w.backup);
 	qmp_close(&w.qmp);
 	bus_destroy(&w.bus);

@@ -21,6 +21,7 @@ enum worker_exit {
 };
 
 struct worker_watch;
+struct control_conn;
 struct backup_job;
 
 /* Busy polling: the first window, and the default limits (OPENVMBUS_POLL_US, _GUEST_US). */
@@ -51,6 +52,8 @@ struct worker {
 	int epfd, timer_fd, signal_fd, control_fd;
 	struct bus_loop loop;		/* what backends see of the event loop */
 	struct worker_watch *watches;	/* backends' event sources */
+	struct control_conn *control_conns;	/* clients whose request is still coming */
+	unsigned int ncontrol_conns;
 	/* Busy polling before sleeping (worker_poll()): the window now and its limit. */
 	uint64_t poll_ns, poll_max_ns;
 	uint64_t poll_hits, poll_sleeps;	/* work found by waiting in a poll; sleeps with work in flight */
@@ -91,5 +94,7 @@ void worker_stop(struct worker *w, bool force, double timeout_s);
 /* control.c */
 int control_listen(struct worker *w);
 void control_handle_connection(struct worker *w);
+void control_tick(struct worker *w);
+void control_close_all(struct worker *w);
 
 #endif
