@@ -142,6 +142,7 @@ struct bus {
 	uint64_t connects;		/* connections since the worker started */
 	uint64_t resets;		/* channel resets caused by the guest */
 	bool resets_pending;		/* some channel has a reset_reason */
+	bool vm_paused;			/* QEMU stopped the vCPUs (QMP STOP): the guest answers nothing */
 	uint64_t protocol_errors;
 	uint64_t last_signal_ns;	/* devices_now_ns() of the last channel interrupt to the guest */
 

@@ -273,6 +273,7 @@ static void worker_qmp_event(void *ctx, const char *event, const struct json_val
 		snprintf(w->run_state, sizeof(w->run_state), "shutdown");
 	} else if (strcmp(event, "STOP") == 0) {
 		snprintf(w->run_state, sizeof(w->run_state), "paused");
+		w->bus.vm_paused = true;
 		if (!w->paused_at)
 			w->paused_at = devices_now();
 	} else if (strcmp(event, "RESUME") == 0) {
@@ -280,6 +281,7 @@ static void worker_qmp_event(void *ctx, const char *event, const struct json_val
 		double paused = w->paused_at ? devices_now() - w->paused_at : 0;
 
 		snprintf(w->run_state, sizeof(w->run_state), "running");
+		w->bus.vm_paused = false;
 		w->paused_at = 0;
 		if (paused > 0)
 			log_info("QEMU: the VM runs again after %.1f s paused", paused);

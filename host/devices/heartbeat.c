@@ -3,6 +3,10 @@
  * heartbeat.c - the heartbeat integration service: once a second the host
  * asks, the guest daemon (openvmbusd) answers. `vmbusctl status` shows
  * "ok (N s ago)" or "lost" (no answer for HEARTBEAT_LOST_AFTER seconds).
+ * One beat is in flight at a time: a guest that does not answer (busy,
+ * or paused) finds one request waiting, not one per second of its
+ * absence, and a beat unanswered for HEARTBEAT_LOST_AFTER is sent again.
+ * While QEMU has the VM paused no beat goes out and none is missed.
  * Protocol: docs/protocol/heartbeat.md.
  */
 #include <string.h>
@@ -21,6 +25,8 @@ struct heartbeat_state {
 	uint32_t system_state;		/* enum vmbus_guest_system_state, last reported */
 	uint64_t answers;
 	bool lost_logged;
+	bool waiting;			/* a beat is unanswered */
+	double sent_at;			/* devices_now() when it went out */
 };
 
 static int heartbeat_open(struct device *dev, struct channel *ch)
@@ -30,6 +36,7 @@ static int heartbeat_open(struct device *dev, struct channel *ch)
 	s->open = true;
 	s->lost_logged = false;
 	s->last_answer = 0;
+	s->waiting = false;
 	return ic_open(&s->ic, ch, "heartbeat", VMBUS_IC_HEARTBEAT_VERSION_1,
 		       VMBUS_IC_HEARTBEAT_VERSION_1);
 }
@@ -69,6 +76,7 @@ static void heartbeat_answer(void *ctx, struct channel *ch, const struct vmbus_i
 	s->lost_logged = false;
 	s->last_answer = devices_now();
 	s->answers++;
+	s->waiting = false;
 }
 
 static void heartbeat_event(struct device *dev, struct channel *ch)
@@ -82,17 +90,33 @@ static void heartbeat_tick(struct device *dev)
 {
 	struct heartbeat_state *s = dev->priv;
 	struct channel *ch = dev->primary;
-	double since;
+	double now = devices_now(), since;
 
-	if (!ch || ch->state != CHANNEL_OPEN || !s->ic.version)
+	if (!ch || ch->state != CHANNEL_OPEN || !s->ic.version || dev->bus->vm_paused)
 		return;
-	since = devices_now() - (s->last_answer ? s->last_answer : s->ic.opened);
+	since = now - (s->last_answer ? s->last_answer : s->ic.opened);
 	if (since > HEARTBEAT_LOST_AFTER && !s->lost_logged) {
 		log_warning("heartbeat: lost, no answer from the guest for %.0f s", since);
 		s->lost_logged = true;
 	}
+	if (s->waiting && now - s->sent_at < HEARTBEAT_LOST_AFTER)
+		return;
 	/* A full ring means the guest is not reading: skip this beat. */
-	ic_send(ch, VMBUS_IC_HEARTBEAT, s->ic.version, ++s->ic.seq, NULL, 0);
+	if (ic_send(ch, VMBUS_IC_HEARTBEAT, s->ic.version, ++s->ic.seq, NULL, 0) == 0) {
+		s->waiting = true;
+		s->sent_at = now;
+	}
+}
+
+/* The time the VM was paused does not count as the guest's silence. */
+static void heartbeat_vm_resumed(struct device *dev, double paused_s)
+{
+	struct heartbeat_state *s = dev->priv;
+
+	if (s->last_answer)
+		s->last_answer += paused_s;
+	s->ic.opened += paused_s;
+	s->sent_at += paused_s;
 }
 
 static void heartbeat_status(struct device *dev, struct json_writer *w)
@@ -102,7 +126,9 @@ static void heartbeat_status(struct device *dev, struct json_writer *w)
 	char version[16];
 	double ago = -1;
 
-	if (s->open && s->ic.version && s->last_answer) {
+	if (s->open && dev->bus->vm_paused) {
+		state = "paused";	/* the guest cannot answer: not lost */
+	} else if (s->open && s->ic.version && s->last_answer) {
 		ago = devices_now() - s->last_answer;
 		state = ago > HEARTBEAT_LOST_AFTER ? "lost" : "ok";
 	} else if (s->open && devices_now() - s->ic.opened > HEARTBEAT_LOST_AFTER) {
@@ -113,6 +139,7 @@ static void heartbeat_status(struct device *dev, struct json_writer *w)
 	if (ago >= 0)
 		json_double(w, "last_answer_ago", ago);
 	json_uint(w, "answers", s->answers);
+	json_uint(w, "late_answers", s->ic.late);
 	if (s->system_state != VMBUS_GUEST_SYSTEM_UNKNOWN && !strcmp(state, "ok"))
 		json_string(w, "system_state", vmbus_guest_system_state_name(s->system_state));
 	if (s->ic.version)
@@ -128,5 +155,6 @@ const struct device_ops heartbeat_device_ops = {
 	.close = heartbeat_close,
 	.event = heartbeat_event,
 	.tick = heartbeat_tick,
+	.vm_resumed = heartbeat_vm_resumed,
 	.status = heartbeat_status,
 };

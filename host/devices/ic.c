@@ -79,6 +79,14 @@ void ic_receive(struct ic_service *ic, struct channel *ch,
 			return;
 		}
 		memcpy(&h, msg, sizeof(h));
+		if ((h.flags & VMBUS_IC_F_RESPONSE) && h.seq && h.seq < ic->seq) {
+			/* The guest was slow and we asked again: not the guest's fault. */
+			ic->late++;
+			log_debug("%s: a late answer (type %u, sequence %llu, now at %llu) ignored",
+				  ic->name, h.type, (unsigned long long)h.seq,
+				  (unsigned long long)ic->seq);
+			continue;
+		}
 		if (!(h.flags & VMBUS_IC_F_RESPONSE) || h.seq != ic->seq) {
 			log_guest(LOG_WARNING, "%s: unexpected message (type %u, sequence %llu) ignored",
 				  ic->name, h.type, (unsigned long long)h.seq);

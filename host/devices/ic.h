@@ -18,6 +18,7 @@ struct ic_service {
 	uint32_t version_min, version_max;
 	uint32_t version;		/* negotiated; 0 before */
 	uint64_t seq;			/* last request sent */
+	uint64_t late;			/* answers to earlier requests, after a newer one went out */
 	double opened;			/* devices_now() when the guest opened the channel */
 };
 

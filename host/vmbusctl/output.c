@@ -145,6 +145,8 @@ static void output_service_detail(const struct json_value *svc)
 		printf("; heartbeat ok (%.0f s ago)", ago);
 		if (system)
 			printf(", guest system %s", system);
+	} else if (heartbeat && strcmp(heartbeat, "paused") == 0) {
+		printf("; heartbeat paused with the VM");
 	} else if (heartbeat && strcmp(heartbeat, "lost") == 0) {
 		if (ago >= 0)
 			printf("; heartbeat lost (no answer for %.0f s)", ago);

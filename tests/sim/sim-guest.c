@@ -154,6 +154,29 @@ static void scenario_basic(struct sim *s)
 	heartbeat_serve(s, hb, 2);
 	status_expect("status", "\"heartbeat\":\"ok\"");
 	SIM_LOG("heartbeat: negotiated and answered; worker reports ok");
+	{
+		/*
+		 * Silent for 3.5 s (a busy or paused guest): one beat waits,
+		 * not one per second; answered, the service is ok again.
+		 */
+		uint8_t buf[256];
+		unsigned int waiting = 0;
+		struct vmbus_ic_hdr h;
+
+		usleep(3500 * 1000);
+		while (sim_recv(s, hb, buf, sizeof(buf), NULL, 0) >= (int)sizeof(h))
+			waiting++;
+		if (waiting != 1)
+			SIM_FAIL("heartbeat: %u beats waited after 3.5 s of silence, not 1", waiting);
+		memcpy(&h, buf, sizeof(h));
+		h.flags = VMBUS_IC_F_RESPONSE;
+		h.status = 0;
+		h.payload_len = 0;
+		if (h.type != VMBUS_IC_HEARTBEAT || sim_send(s, hb, &h, sizeof(h), h.seq) < 0)
+			SIM_FAIL("heartbeat: cannot answer the beat that waited (type %u)", h.type);
+		status_expect("status", "\"heartbeat\":\"ok\"");
+		SIM_LOG("heartbeat: after 3.5 s of silence one beat waited; answered, ok again");
+	}
 
 	/* Retarget: the echo's interrupts must move to vector 2. */
 	mod.channel_id = echo->offer.channel_id;
