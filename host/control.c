@@ -669,7 +669,6 @@ static void control_conn_close(struct control_conn *c)
 			break;
 		}
 	}
-	w->ncontrol_conns--;
 	w->loop.unwatch(w->loop.loop, c->fd);
 	close(c->fd);
 	free(c);
@@ -700,11 +699,9 @@ static void control_conn_input(void *arg)
 			}
 			break;
 		}
-		if (memchr(c->buf + c->len, '\n', (size_t)n)) {
-			c->len += (size_t)n;
-			break;
-		}
 		c->len += (size_t)n;
+		if (memchr(c->buf + c->len - (size_t)n, '\n', (size_t)n))
+			break;
 		if (c->len == CONTROL_MAX_REQUEST) {
 			log_warning("control: a request longer than %d bytes refused",
 				    CONTROL_MAX_REQUEST);
@@ -733,6 +730,7 @@ void control_handle_connection(struct worker *w)
 {
 	for (;;) {
 		struct control_conn *c;
+		unsigned int waiting = 0;
 		int fd = accept4(w->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd < 0) {
@@ -740,13 +738,15 @@ void control_handle_connection(struct worker *w)
 				log_warning("control: cannot accept a client: %m");
 			return;
 		}
-		if (w->ncontrol_conns >= CONTROL_MAX_CONNS) {
-			char busy[128], none[1] = "";
+		for (c = w->control_conns; c; c = c->next)
+			waiting++;
+		if (waiting >= CONTROL_MAX_CONNS) {
+			char none[1] = "";
 
 			log_warning("control: %u clients are waiting to send their requests: one more refused",
-				    w->ncontrol_conns);
-			snprintf(busy, sizeof(busy), "busy: %d other clients are connected", CONTROL_MAX_CONNS);
-			control_run(w, fd, none, busy);
+				    waiting);
+			control_run(w, fd, none,
+				    "busy: " STRINGIFY(CONTROL_MAX_CONNS) " other clients are connected");
 			close(fd);
 			continue;
 		}
@@ -760,7 +760,6 @@ void control_handle_connection(struct worker *w)
 		*c = (struct control_conn){ .w = w, .fd = fd, .since = devices_now(),
 					    .next = w->control_conns };
 		w->control_conns = c;
-		w->ncontrol_conns++;
 		/* Most clients have written their request already. */
 		control_conn_input(c);
 	}

@@ -53,7 +53,6 @@ struct worker {
 	struct bus_loop loop;		/* what backends see of the event loop */
 	struct worker_watch *watches;	/* backends' event sources */
 	struct control_conn *control_conns;	/* clients whose request is still coming */
-	unsigned int ncontrol_conns;
 	/* Busy polling before sleeping (worker_poll()): the window now and its limit. */
 	uint64_t poll_ns, poll_max_ns;
 	uint64_t poll_hits, poll_sleeps;	/* work found by waiting in a poll; sleeps with work in flight */
